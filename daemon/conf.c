@@ -1,0 +1,823 @@
+/*
+ * crmd.conf: libconfig syntax, checked against one declarative table of
+ * keys (name, type, bounds, restart-only flag, extra check), in the manner
+ * of redis' config.c.  A new setting is a new row; a new section is a row
+ * of type KEY_GROUP pointing at its own table.  Every problem is collected
+ * as "FILE:LINE: message" and reported together, so one run of `crmd -n`
+ * shows the admin everything to fix.
+ */
+#include "conf.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "duration.h"
+#include "protocol.h"
+
+enum key_type {
+	KEY_STRING,	/* any non-empty string */
+	KEY_PATH,	/* string; relative means relative to the start cwd */
+	KEY_GROUPNAME,	/* string naming a group, resolved to a gid */
+	KEY_INT,	/* integer within [min, max], stored as int */
+	KEY_DURATION,	/* "30s"-style string within [min, max] seconds */
+	KEY_ENUM,	/* one of choices[], handed to set_enum() */
+	KEY_GROUP,	/* a nested { ... } group with its own table */
+};
+
+struct loader;
+struct conf_key;
+
+/* Extra validation of a string value; reports its own error. */
+typedef int (*key_check)(struct loader *, const config_setting_t *,
+    const char *name, const char *value);
+
+struct conf_key {
+	const char		*name;
+	enum key_type		 type;
+	int			 restart;	/* reload keeps the old value */
+	size_t			 off;		/* field in struct crmd_conf */
+	size_t			 gid_off;	/* KEY_GROUPNAME: its gid field */
+	int64_t			 min, max;	/* KEY_INT; KEY_DURATION (s) */
+	int64_t			 scale;		/* KEY_DURATION: store secs*scale */
+	const char *const	*choices;	/* KEY_ENUM, NULL-terminated */
+	void			(*set_enum)(struct crmd_conf *, int);
+	key_check		 check;
+	const struct conf_key	*sub;		/* KEY_GROUP */
+};
+
+struct loader {
+	struct crmd_conf	*conf;
+	const char		*path;		/* as given, for messages */
+	const char		*dir;		/* its directory, for @include */
+	FILE			*errs;		/* open_memstream */
+	char			*errbuf;
+	size_t			 errlen;
+	int			 nerrs;
+};
+
+#define FIELD(f)	offsetof(struct crmd_conf, f)
+
+static int	check_socket(struct loader *, const config_setting_t *,
+		    const char *, const char *);
+static int	check_timezone(struct loader *, const config_setting_t *,
+		    const char *, const char *);
+static void	set_log_target(struct crmd_conf *, int);
+static void	set_log_level(struct crmd_conf *, int);
+
+static const char *const log_targets[] = { "stderr", "syslog", NULL };
+static const char *const log_levels[] = { "info", "debug", NULL };
+
+static const struct conf_key log_keys[] = {
+	{ .name = "target", .type = KEY_ENUM, .choices = log_targets,
+	  .set_enum = set_log_target },
+	{ .name = "level", .type = KEY_ENUM, .choices = log_levels,
+	  .set_enum = set_log_level },
+	{ .name = NULL }
+};
+
+static const struct conf_key control_keys[] = {
+	{ .name = "max_clients", .type = KEY_INT,
+	  .off = FIELD(ctl_max_clients), .min = 1, .max = 1024 },
+	{ .name = "idle_timeout", .type = KEY_DURATION,
+	  .off = FIELD(ctl_idle_timeout), .min = 1, .max = 86400, .scale = 1 },
+	{ .name = "max_request", .type = KEY_INT,
+	  .off = FIELD(ctl_max_request), .min = 1024, .max = CRMD_MAX_REQUEST },
+	{ .name = NULL }
+};
+
+static const struct conf_key top_keys[] = {
+	{ .name = "database", .type = KEY_PATH, .restart = 1,
+	  .off = FIELD(database) },
+	{ .name = "socket", .type = KEY_PATH, .restart = 1,
+	  .off = FIELD(socket), .check = check_socket },
+	{ .name = "socket_group", .type = KEY_GROUPNAME, .restart = 1,
+	  .off = FIELD(socket_group), .gid_off = FIELD(socket_gid) },
+	{ .name = "timezone", .type = KEY_STRING,
+	  .off = FIELD(timezone), .check = check_timezone },
+	{ .name = "admin_group", .type = KEY_GROUPNAME,
+	  .off = FIELD(admin_group), .gid_off = FIELD(admin_gid) },
+	{ .name = "read_group", .type = KEY_GROUPNAME,
+	  .off = FIELD(read_group), .gid_off = FIELD(read_gid) },
+	{ .name = "log", .type = KEY_GROUP, .sub = log_keys },
+	{ .name = "busy_timeout", .type = KEY_DURATION,
+	  .off = FIELD(busy_timeout_ms), .min = 0, .max = 60, .scale = 1000 },
+	{ .name = "control", .type = KEY_GROUP, .sub = control_keys },
+	{ .name = NULL }
+};
+
+static void walk_group(struct loader *, const config_setting_t *,
+    const struct conf_key *, const char *prefix);
+
+#define FIELD_PTR(c, off, type)	((type *)(void *)((char *)(c) + (off)))
+
+/* -- error collection ------------------------------------------------ */
+
+/*
+ * The file a setting came from.  libconfig records an @include'd file by
+ * the name written in the directive, which it resolved against the main
+ * file's directory, so say that directory too.
+ */
+static void
+err_where(struct loader *ld, const char *file, unsigned int line)
+{
+	if (file == NULL)
+		file = ld->path;
+	if (file != ld->path && strcmp(file, ld->path) != 0 &&
+	    file[0] != '/' && strcmp(ld->dir, ".") != 0)
+		fprintf(ld->errs, "%s/", ld->dir);
+	fprintf(ld->errs, "%s", file);
+	if (line > 0)
+		fprintf(ld->errs, ":%u", line);
+	fprintf(ld->errs, ": ");
+}
+
+__attribute__((format(printf, 3, 4)))
+static void
+err_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s != NULL)
+		err_where(ld, config_setting_source_file(s),
+		    config_setting_source_line(s));
+	else
+		err_where(ld, NULL, 0);
+	va_start(ap, fmt);
+	vfprintf(ld->errs, fmt, ap);
+	va_end(ap);
+	fputc('\n', ld->errs);
+	ld->nerrs++;
+}
+
+/*
+ * A value echoed in a message, with control characters replaced so that a
+ * "\n" inside a string cannot split one error into two lines.
+ */
+static const char *
+shown(const char *v, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; v[i] != '\0' && i + 1 < len; i++)
+		buf[i] = ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) ?
+		    '?' : v[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+/* -- value helpers --------------------------------------------------- */
+
+/* Replaces the string field at off, freeing the default it held. */
+static int
+set_string(struct loader *ld, size_t off, const char *v)
+{
+	char **field = FIELD_PTR(ld->conf, off, char *);
+	char *copy;
+
+	if ((copy = strdup(v)) == NULL)
+		return -1;
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+/*
+ * crmd may chdir after startup and reload later, so a relative path is
+ * pinned to the directory crmd was started in, once, here.
+ */
+static char *
+absolute_path(const char *p)
+{
+	char cwd[PATH_MAX], *abs;
+
+	if (p[0] == '/')
+		return strdup(p);
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return NULL;
+	if (asprintf(&abs, "%s/%s", cwd, p) == -1)
+		return NULL;
+	return abs;
+}
+
+/* Resolves a group name; -1 and errno 0 when there is no such group. */
+static int
+lookup_group(const char *name, gid_t *gid)
+{
+	struct group gr, *res = NULL;
+	size_t len = 1024;
+	char *buf = NULL;
+	int rc;
+
+	for (;;) {
+		char *nbuf = realloc(buf, len);
+
+		if (nbuf == NULL) {
+			free(buf);
+			return -1;
+		}
+		buf = nbuf;
+		rc = getgrnam_r(name, &gr, buf, len, &res);
+		if (rc != ERANGE || len >= 1024 * 1024)
+			break;
+		len *= 2;
+	}
+	if (res != NULL)
+		*gid = gr.gr_gid;
+	free(buf);
+	if (res == NULL) {
+		errno = rc;
+		return -1;
+	}
+	return 0;
+}
+
+/* -- per-key checks -------------------------------------------------- */
+
+static int
+check_socket(struct loader *ld, const config_setting_t *s, const char *name,
+    const char *abs)
+{
+	const size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+	size_t len = strlen(abs);
+
+	if (len <= max)
+		return 0;
+	err_at(ld, s, "'%s' is too long for a Unix socket "
+	    "(%zu bytes as an absolute path, at most %zu)", name, len, max);
+	return -1;
+}
+
+/* True when name could be a zone name rather than an escape from TZDIR. */
+static int
+zone_name_ok(const char *tz)
+{
+	const char *p = tz;
+
+	if (tz[0] == '/')
+		return 0;
+	for (;;) {
+		if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || p[2] == '\0'))
+			return 0;
+		if ((p = strchr(p, '/')) == NULL)
+			return 1;
+		p++;
+	}
+}
+
+/* A zone file is a regular file starting with the "TZif" magic. */
+static int
+zone_file_ok(const char *file)
+{
+	char magic[4];
+	struct stat st;
+	int fd, ok = 0;
+
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) &&
+	    memcmp(magic, "TZif", 4) == 0)
+		ok = 1;
+	close(fd);
+	return ok;
+}
+
+static int
+check_timezone(struct loader *ld, const config_setting_t *s,
+    const char *name, const char *tz)
+{
+	const char *dir = getenv("TZDIR");
+	char file[PATH_MAX], buf[256];
+	int n;
+
+	if (dir == NULL || *dir == '\0')
+		dir = "/usr/share/zoneinfo";
+	if (!zone_name_ok(tz)) {
+		err_at(ld, s, "'%s' must be a zone name such as "
+		    "\"Asia/Shanghai\", not a path", name);
+		return -1;
+	}
+	n = snprintf(file, sizeof(file), "%s/%s", dir, tz);
+	if (n < 0 || (size_t)n >= sizeof(file) || !zone_file_ok(file)) {
+		err_at(ld, s, "'%s': unknown time zone \"%s\" (no zone file "
+		    "in %s)", name, shown(tz, buf, sizeof(buf)), dir);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+set_log_target(struct crmd_conf *c, int i)
+{
+	c->log_target = i == 0 ? CONF_LOG_STDERR : CONF_LOG_SYSLOG;
+}
+
+static void
+set_log_level(struct crmd_conf *c, int i)
+{
+	c->log_debug = i == 1;
+}
+
+/* -- one key of each type -------------------------------------------- */
+
+static int
+want_string(struct loader *ld, const config_setting_t *s, const char *name,
+    const char **v)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		err_at(ld, s, "'%s' must be a string in double quotes", name);
+		return -1;
+	}
+	*v = config_setting_get_string(s);
+	if (**v == '\0') {
+		err_at(ld, s, "'%s' must not be empty", name);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+load_string(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name)
+{
+	const char *v;
+
+	if (want_string(ld, s, name, &v) == -1)
+		return;
+	if (k->check != NULL && k->check(ld, s, name, v) == -1)
+		return;
+	if (set_string(ld, k->off, v) == -1)
+		err_at(ld, s, "'%s': %s", name, strerror(errno));
+}
+
+static void
+load_path(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name)
+{
+	const char *v;
+	char *abs;
+
+	if (want_string(ld, s, name, &v) == -1)
+		return;
+	if ((abs = absolute_path(v)) == NULL) {
+		err_at(ld, s, "'%s': cannot make the path absolute: %s",
+		    name, strerror(errno));
+		return;
+	}
+	if (k->check == NULL || k->check(ld, s, name, abs) == 0) {
+		char **field = FIELD_PTR(ld->conf, k->off, char *);
+
+		free(*field);
+		*field = abs;
+	} else
+		free(abs);
+}
+
+static void
+load_groupname(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name)
+{
+	const char *v;
+	char buf[256];
+	gid_t gid;
+
+	if (want_string(ld, s, name, &v) == -1)
+		return;
+	if (lookup_group(v, &gid) == -1) {
+		if (errno == 0 || errno == ENOENT || errno == ESRCH)
+			err_at(ld, s, "'%s': no such group \"%s\"", name,
+			    shown(v, buf, sizeof(buf)));
+		else
+			err_at(ld, s, "'%s': cannot look up group \"%s\": %s",
+			    name, shown(v, buf, sizeof(buf)), strerror(errno));
+		return;
+	}
+	if (set_string(ld, k->off, v) == -1) {
+		err_at(ld, s, "'%s': %s", name, strerror(errno));
+		return;
+	}
+	*FIELD_PTR(ld->conf, k->gid_off, gid_t) = gid;
+}
+
+/*
+ * libconfig 1.5 silently wraps an integer literal too big for an int
+ * ("4294967360" reads as 64), so look at the literal itself: the source
+ * line is re-read and its number compared with what libconfig stored.
+ * Returns 1 on a mismatch, 0 when they agree or the literal is not found.
+ */
+static int
+int_wrapped(struct loader *ld, const config_setting_t *s, long long got)
+{
+	const char *file = config_setting_source_file(s), *p;
+	unsigned int line = config_setting_source_line(s), n = 0;
+	char path[PATH_MAX], buf[1024];
+	long long lit;
+	FILE *fp;
+
+	if (file == NULL)
+		return 0;
+	if (file[0] == '/' || strcmp(file, ld->path) == 0)
+		snprintf(path, sizeof(path), "%s", file);
+	else
+		snprintf(path, sizeof(path), "%s/%s", ld->dir, file);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	while (n < line && fgets(buf, sizeof(buf), fp) != NULL)
+		n++;
+	fclose(fp);
+	if (n != line || (p = strstr(buf, config_setting_name(s))) == NULL)
+		return 0;
+	p += strcspn(p, "=:");
+	if (*p == '\0')
+		return 0;
+	p += 1 + strspn(p + 1, " \t");
+	errno = 0;
+	lit = strtoll(p, NULL, 0);
+	return errno == ERANGE || lit != got;
+}
+
+static void
+load_int(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name)
+{
+	long long v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64) {
+		err_at(ld, s, "'%s' must be an integer%s", name,
+		    config_setting_type(s) == CONFIG_TYPE_STRING ?
+		    ", written without quotes" : "");
+		return;
+	}
+	v = config_setting_get_int64(s);
+	if (int_wrapped(ld, s, v)) {
+		err_at(ld, s, "'%s' must be between %lld and %lld", name,
+		    (long long)k->min, (long long)k->max);
+		return;
+	}
+	if (v < k->min || v > k->max) {
+		err_at(ld, s, "'%s' must be between %lld and %lld, not %lld",
+		    name, (long long)k->min, (long long)k->max, v);
+		return;
+	}
+	*FIELD_PTR(ld->conf, k->off, int) = (int)v;
+}
+
+static void
+load_duration(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name)
+{
+	char lo[32], hi[32], buf[256];
+	const char *v;
+	int64_t secs;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		err_at(ld, s, "'%s' must be a duration string such as \"5s\"",
+		    name);
+		return;
+	}
+	v = config_setting_get_string(s);
+	if (duration_parse(v, &secs) == -1) {
+		err_at(ld, s, "'%s': \"%s\" is not a duration; write a number "
+		    "with s, m, h or d, such as \"5s\" or \"1h30m\"", name,
+		    shown(v, buf, sizeof(buf)));
+		return;
+	}
+	if (secs < k->min || secs > k->max) {
+		err_at(ld, s, "'%s' must be between %s and %s, not \"%s\"",
+		    name, duration_format(k->min, lo, sizeof(lo)),
+		    duration_format(k->max, hi, sizeof(hi)),
+		    shown(v, buf, sizeof(buf)));
+		return;
+	}
+	*FIELD_PTR(ld->conf, k->off, int64_t) = secs * k->scale;
+}
+
+static void
+enum_expected(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name, const char *got)
+{
+	char buf[256];
+	int i;
+
+	err_where(ld, config_setting_source_file(s),
+	    config_setting_source_line(s));
+	fprintf(ld->errs, "'%s' must be", name);
+	for (i = 0; k->choices[i] != NULL; i++)
+		fprintf(ld->errs, "%s\"%s\"", i == 0 ? " " :
+		    k->choices[i + 1] == NULL ? " or " : ", ", k->choices[i]);
+	if (got != NULL)
+		fprintf(ld->errs, ", not \"%s\"", shown(got, buf, sizeof(buf)));
+	fputc('\n', ld->errs);
+	ld->nerrs++;
+}
+
+static void
+load_enum(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name)
+{
+	const char *v;
+	int i;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		enum_expected(ld, s, k, name, NULL);
+		return;
+	}
+	v = config_setting_get_string(s);
+	for (i = 0; k->choices[i] != NULL; i++) {
+		if (strcmp(v, k->choices[i]) == 0) {
+			k->set_enum(ld->conf, i);
+			return;
+		}
+	}
+	enum_expected(ld, s, k, name, v);
+}
+
+static void
+load_group(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name)
+{
+	if (!config_setting_is_group(s)) {
+		err_at(ld, s, "'%s' must be a group: %s = { ... };", name,
+		    k->name);
+		return;
+	}
+	walk_group(ld, s, k->sub, name);
+}
+
+static void
+load_key(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name)
+{
+	switch (k->type) {
+	case KEY_STRING:	load_string(ld, s, k, name);	break;
+	case KEY_PATH:		load_path(ld, s, k, name);	break;
+	case KEY_GROUPNAME:	load_groupname(ld, s, k, name);	break;
+	case KEY_INT:		load_int(ld, s, k, name);	break;
+	case KEY_DURATION:	load_duration(ld, s, k, name);	break;
+	case KEY_ENUM:		load_enum(ld, s, k, name);	break;
+	case KEY_GROUP:		load_group(ld, s, k, name);	break;
+	}
+}
+
+static void
+walk_group(struct loader *ld, const config_setting_t *group,
+    const struct conf_key *table, const char *prefix)
+{
+	int i, n = config_setting_length(group);
+
+	for (i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(group, i);
+		const struct conf_key *k;
+		char name[256];
+
+		snprintf(name, sizeof(name), "%s%s%s", prefix,
+		    *prefix != '\0' ? "." : "", config_setting_name(s));
+		for (k = table; k->name != NULL; k++)
+			if (strcmp(k->name, config_setting_name(s)) == 0)
+				break;
+		if (k->name == NULL)
+			err_at(ld, s, "unknown key '%s'", name);
+		else
+			load_key(ld, s, k, name);
+	}
+}
+
+/* -- loading --------------------------------------------------------- */
+
+static struct crmd_conf *
+conf_defaults(void)
+{
+	struct crmd_conf *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->database = strdup("/var/lib/crmd/crmd.db");
+	c->socket = strdup(CRMD_DEFAULT_SOCKET);
+	c->timezone = strdup("UTC");
+	c->socket_gid = c->admin_gid = c->read_gid = (gid_t)-1;
+	c->log_target = CONF_LOG_STDERR;
+	c->log_debug = 0;
+	c->busy_timeout_ms = 5000;
+	c->ctl_max_clients = 64;
+	c->ctl_idle_timeout = 60;
+	c->ctl_max_request = 65536;
+	if (c->database == NULL || c->socket == NULL || c->timezone == NULL) {
+		conf_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/*
+ * Without socket_group, the socket belongs to the group that is meant to
+ * use it: readers if there are any (admins are usually in it too), else
+ * admins, else crmd's own group.
+ */
+static void
+derive_socket_gid(struct crmd_conf *c)
+{
+	if (c->socket_group != NULL)
+		return;
+	if (c->read_group != NULL)
+		c->socket_gid = c->read_gid;
+	else if (c->admin_group != NULL)
+		c->socket_gid = c->admin_gid;
+	else
+		c->socket_gid = (gid_t)-1;
+}
+
+/* libconfig's own errors: syntax, duplicate keys, missing @include. */
+static void
+parse_error(struct loader *ld, const config_t *cf)
+{
+	if (config_error_type(cf) == CONFIG_ERR_FILE_IO) {
+		err_where(ld, NULL, 0);
+		fprintf(ld->errs, "cannot read: %s\n", config_error_text(cf));
+	} else {
+		err_where(ld, config_error_file(cf), config_error_line(cf));
+		fprintf(ld->errs, "%s\n", config_error_text(cf));
+	}
+	ld->nerrs++;
+}
+
+static void
+parse_and_check(struct loader *ld)
+{
+	config_t cf;
+	FILE *fp;
+
+	/* libconfig's I/O error has no errno; find it out first. */
+	if ((fp = fopen(ld->path, "r")) == NULL) {
+		err_where(ld, NULL, 0);
+		fprintf(ld->errs, "cannot open: %s\n", strerror(errno));
+		ld->nerrs++;
+		return;
+	}
+	fclose(fp);
+
+	config_init(&cf);
+	/* No auto-conversion: "max_clients = 1.5" must be an error. */
+	config_set_options(&cf, 0);
+	config_set_include_dir(&cf, ld->dir);
+	if (config_read_file(&cf, ld->path) == CONFIG_FALSE)
+		parse_error(ld, &cf);
+	else
+		walk_group(ld, config_root_setting(&cf), top_keys, "");
+	config_destroy(&cf);
+}
+
+static char *
+dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+struct crmd_conf *
+conf_load(const char *path, char **errors)
+{
+	struct loader ld = { .path = path };
+	struct crmd_conf *c = NULL;
+	char *dir = NULL;
+
+	*errors = NULL;
+	if ((ld.errs = open_memstream(&ld.errbuf, &ld.errlen)) == NULL)
+		goto oom;
+	if ((dir = dir_of(path)) == NULL ||
+	    (ld.conf = conf_defaults()) == NULL ||
+	    (ld.conf->path = absolute_path(path)) == NULL)
+		goto oom;
+	ld.dir = dir;
+	parse_and_check(&ld);
+	derive_socket_gid(ld.conf);
+	if (fclose(ld.errs) != 0) {
+		ld.errs = NULL;
+		goto oom;
+	}
+	ld.errs = NULL;
+	if (ld.nerrs == 0) {
+		c = ld.conf;
+		ld.conf = NULL;
+		free(ld.errbuf);
+	} else
+		*errors = ld.errbuf;
+	free(dir);
+	conf_free(ld.conf);
+	return c;
+
+oom:
+	if (ld.errs != NULL)
+		fclose(ld.errs);
+	free(ld.errbuf);
+	free(dir);
+	conf_free(ld.conf);
+	if (asprintf(errors, "%s: %s\n", path, strerror(ENOMEM)) == -1)
+		*errors = NULL;
+	return NULL;
+}
+
+void
+conf_free(struct crmd_conf *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->database);
+	free(c->socket);
+	free(c->socket_group);
+	free(c->timezone);
+	free(c->admin_group);
+	free(c->read_group);
+	free(c);
+}
+
+/* -- reload ---------------------------------------------------------- */
+
+static int
+key_differs(const struct crmd_conf *a, const struct crmd_conf *b,
+    const struct conf_key *k)
+{
+	const char *sa, *sb;
+
+	switch (k->type) {
+	case KEY_GROUPNAME:
+		/* The group the socket really gets, however it was chosen. */
+		return *FIELD_PTR(a, k->gid_off, const gid_t) !=
+		    *FIELD_PTR(b, k->gid_off, const gid_t);
+	case KEY_STRING:
+	case KEY_PATH:
+		sa = *FIELD_PTR(a, k->off, char *const);
+		sb = *FIELD_PTR(b, k->off, char *const);
+		if (sa == NULL || sb == NULL)
+			return sa != sb;
+		return strcmp(sa, sb) != 0;
+	case KEY_INT:
+		return *FIELD_PTR(a, k->off, const int) !=
+		    *FIELD_PTR(b, k->off, const int);
+	case KEY_DURATION:
+		return *FIELD_PTR(a, k->off, const int64_t) !=
+		    *FIELD_PTR(b, k->off, const int64_t);
+	default:
+		return 0;	/* enums and groups are never restart-only */
+	}
+}
+
+static void
+restart_changes(const struct crmd_conf *a, const struct crmd_conf *b,
+    const struct conf_key *table, const char *prefix, FILE *out, int *n)
+{
+	const struct conf_key *k;
+
+	for (k = table; k->name != NULL; k++) {
+		if (k->type == KEY_GROUP) {
+			char sub[256];
+
+			snprintf(sub, sizeof(sub), "%s%s%s", prefix,
+			    *prefix != '\0' ? "." : "", k->name);
+			restart_changes(a, b, k->sub, sub, out, n);
+			continue;
+		}
+		if (!k->restart || !key_differs(a, b, k))
+			continue;
+		fprintf(out, "%s%s%s%s", (*n)++ > 0 ? ", " : "", prefix,
+		    *prefix != '\0' ? "." : "", k->name);
+	}
+}
+
+char *
+conf_restart_only_changes(const struct crmd_conf *old,
+    const struct crmd_conf *new)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out;
+	int n = 0;
+
+	if ((out = open_memstream(&buf, &len)) == NULL)
+		return NULL;
+	restart_changes(old, new, top_keys, "", out, &n);
+	if (fclose(out) != 0 || n == 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
