@@ -1,0 +1,275 @@
+/*
+ * The database schema, as the list of migrations that builds it.  Table
+ * and column names are a public contract with the CRM application that
+ * shares the database (docs/schema.md documents every one), so a released
+ * migration is never edited: a change is a new migration appended here.
+ *
+ * Conventions: instants are INTEGER Unix seconds UTC; calendar dates are
+ * TEXT YYYY-MM-DD (birthdays may be MM-DD); money is INTEGER fen (cents),
+ * never REAL; enumerations are CHECKed; flags are INTEGER 0/1.
+ */
+#include <stddef.h>
+
+#include "migrate.h"
+
+/* Evaluated by whichever program inserts, so no unixepoch(): it needs
+ * SQLite 3.38 and the CRM application may link an older one. */
+#define NOW	"(CAST(strftime('%s', 'now') AS INTEGER))"
+
+#define BOOL(c)	"CHECK (" c " IN (0, 1))"
+
+/* A modifier makes date() normalise 2024-02-30 to 2024-03-01 (bare
+ * date() passes it through), so equality rejects days a month lacks. */
+#define DATE_OK(c)							\
+	"(" c " GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'"	\
+	" AND date(" c ", '+0 days') IS " c ")"
+
+/* A year-less birthday is checked against a leap year to allow 02-29. */
+#define BIRTHDAY_OK(c)							\
+	"CHECK (" c " IS NULL OR " DATE_OK(c) " OR (" c			\
+	" GLOB '[0-9][0-9]-[0-9][0-9]' AND date('2000-' || " c ", '+0 days')"	\
+	" IS '2000-' || " c "))"
+
+/*
+ * A channel list: "" or names from the set joined by single commas.
+ * Doubling every comma first lets each ",name," be removed on its own;
+ * whatever is left besides commas is an unknown name.
+ */
+#define CHANNELS_OK(c)							\
+	"CHECK (" c " NOT GLOB ',*' AND " c " NOT GLOB '*,'"		\
+	" AND " c " NOT GLOB '*,,*' AND replace(replace(replace("	\
+	"replace(replace(replace(',' || " c " || ',', ',', ',,'),"	\
+	" ',inapp,', ''), ',email,', ''), ',sms,', ''),"		\
+	" ',webhook,', ''), ',', '') = '')"
+
+static const char v1_sql[] =
+"CREATE TABLE users ("
+"	id		INTEGER PRIMARY KEY,"
+"	name		TEXT NOT NULL CHECK (name <> ''),"
+"	email		TEXT,"
+"	phone		TEXT,"
+"	manager_id	INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+"	region		TEXT,"
+"	active		INTEGER NOT NULL DEFAULT 1 " BOOL("active") ","
+"	created_at	INTEGER NOT NULL DEFAULT " NOW
+");"
+"CREATE INDEX users_manager ON users(manager_id);"
+
+"CREATE TABLE customers ("
+"	id		INTEGER PRIMARY KEY,"
+"	code		TEXT NOT NULL UNIQUE CHECK ("
+"			    code GLOB '[0-9][0-9][0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9]*'"
+"			    AND substr(code, 5, 2) BETWEEN '01' AND '12'"
+"			    AND substr(code, 8) NOT GLOB '*[^0-9]*'),"
+"	name		TEXT NOT NULL CHECK (name <> ''),"
+"	kind		TEXT NOT NULL DEFAULT 'company'"
+"			    CHECK (kind IN ('company', 'person')),"
+"	status		TEXT NOT NULL DEFAULT 'potential'"
+"			    CHECK (status IN ('potential', 'intent', 'won', 'lost')),"
+"	level		TEXT CHECK (level IN ('A', 'B', 'C')),"
+"	industry	TEXT,"
+"	source		TEXT,"
+"	region		TEXT,"
+"	owner_id	INTEGER REFERENCES users(id),"
+"	phone		TEXT,"
+"	email		TEXT,"
+"	birthday	TEXT " BIRTHDAY_OK("birthday") ","
+"	opt_out_sms	INTEGER NOT NULL DEFAULT 0 " BOOL("opt_out_sms") ","
+"	opt_out_email	INTEGER NOT NULL DEFAULT 0 " BOOL("opt_out_email") ","
+"	created_at	INTEGER NOT NULL DEFAULT " NOW ","
+"	updated_at	INTEGER NOT NULL DEFAULT " NOW
+");"
+"CREATE INDEX customers_owner ON customers(owner_id);"
+"CREATE INDEX customers_status ON customers(status);"
+"CREATE INDEX customers_updated ON customers(updated_at);"
+/* Rules look for customers changed since their last run; a writer that
+ * forgets updated_at must not hide a change from them.  The second test
+ * ends the recursion should a writer turn recursive_triggers on. */
+"CREATE TRIGGER customers_touch AFTER UPDATE ON customers"
+"	WHEN NEW.updated_at IS OLD.updated_at AND NEW.updated_at IS NOT " NOW
+"	BEGIN UPDATE customers SET updated_at = " NOW " WHERE id = NEW.id; END;"
+
+"CREATE TABLE contacts ("
+"	id		INTEGER PRIMARY KEY,"
+"	customer_id	INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+"	name		TEXT NOT NULL CHECK (name <> ''),"
+"	title		TEXT,"
+"	phone		TEXT,"
+"	email		TEXT,"
+"	birthday	TEXT " BIRTHDAY_OK("birthday") ","
+"	is_primary	INTEGER NOT NULL DEFAULT 0 " BOOL("is_primary")
+");"
+"CREATE INDEX contacts_customer ON contacts(customer_id);"
+"CREATE UNIQUE INDEX contacts_one_primary ON contacts(customer_id)"
+"	WHERE is_primary = 1;"
+
+"CREATE TABLE followups ("
+"	id		INTEGER PRIMARY KEY,"
+"	customer_id	INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+"	user_id		INTEGER NOT NULL REFERENCES users(id),"
+"	at		INTEGER NOT NULL,"
+"	method		TEXT NOT NULL DEFAULT 'phone' CHECK (method IN ('phone',"
+"			    'visit', 'wechat', 'email', 'sms', 'meeting', 'other')),"
+"	content		TEXT NOT NULL DEFAULT '',"
+"	feedback	TEXT,"
+"	next_action	TEXT,"
+"	next_followup_at INTEGER,"
+"	created_at	INTEGER NOT NULL DEFAULT " NOW
+");"
+"CREATE INDEX followups_customer_at ON followups(customer_id, at);"
+"CREATE INDEX followups_user ON followups(user_id);"
+"CREATE INDEX followups_next ON followups(next_followup_at)"
+"	WHERE next_followup_at IS NOT NULL;"
+
+"CREATE TABLE orders ("
+"	id		INTEGER PRIMARY KEY,"
+"	customer_id	INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+"	amount		INTEGER NOT NULL CHECK (amount >= 0),"
+"	ordered_at	INTEGER NOT NULL"
+");"
+"CREATE INDEX orders_customer_at ON orders(customer_id, ordered_at);"
+
+"CREATE TABLE contracts ("
+"	id		INTEGER PRIMARY KEY,"
+"	customer_id	INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+"	title		TEXT NOT NULL DEFAULT '',"
+"	start_date	TEXT NOT NULL CHECK " DATE_OK("start_date") ","
+"	end_date	TEXT NOT NULL CHECK " DATE_OK("end_date") ","
+"	amount		INTEGER NOT NULL DEFAULT 0 CHECK (amount >= 0),"
+"	CHECK (end_date >= start_date)"
+");"
+"CREATE INDEX contracts_customer ON contracts(customer_id);"
+"CREATE INDEX contracts_end ON contracts(end_date);"
+
+"CREATE TABLE tags ("
+"	id		INTEGER PRIMARY KEY,"
+"	name		TEXT NOT NULL UNIQUE CHECK (name <> '')"
+");"
+
+"CREATE TABLE customer_tags ("
+"	customer_id	INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+"	tag_id		INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE,"
+"	source		TEXT NOT NULL DEFAULT 'manual'"
+"			    CHECK (source = 'manual' OR source GLOB 'rule:?*'),"
+"	added_at	INTEGER NOT NULL DEFAULT " NOW ","
+"	PRIMARY KEY (customer_id, tag_id)"
+");"
+"CREATE INDEX customer_tags_tag ON customer_tags(tag_id);"
+
+"CREATE TABLE followup_plans ("
+"	id		INTEGER PRIMARY KEY,"
+"	customer_id	INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+"	user_id		INTEGER NOT NULL REFERENCES users(id),"
+"	name		TEXT NOT NULL DEFAULT '',"
+"	rrule		TEXT NOT NULL CHECK (rrule <> ''),"
+"	dtstart		INTEGER NOT NULL,"
+"	until		INTEGER,"
+"	channels	TEXT NOT NULL DEFAULT '' " CHANNELS_OK("channels") ","
+"	active		INTEGER NOT NULL DEFAULT 1 " BOOL("active") ","
+"	next_at		INTEGER,"
+"	created_at	INTEGER NOT NULL DEFAULT " NOW ","
+"	CHECK (until IS NULL OR until >= dtstart)"
+");"
+"CREATE INDEX followup_plans_customer ON followup_plans(customer_id);"
+"CREATE INDEX followup_plans_user ON followup_plans(user_id);"
+"CREATE INDEX followup_plans_next ON followup_plans(active, next_at);"
+
+"CREATE TABLE reminders ("
+"	id		INTEGER PRIMARY KEY,"
+"	customer_id	INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+"	user_id		INTEGER NOT NULL REFERENCES users(id),"
+"	kind		TEXT NOT NULL CHECK (kind IN ('followup', 'callback',"
+"			    'renewal', 'birthday', 'custom')),"
+"	due_at		INTEGER NOT NULL,"
+"	channels	TEXT NOT NULL DEFAULT '' " CHANNELS_OK("channels") ","
+"	note		TEXT NOT NULL DEFAULT '',"
+"	state		TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending',"
+"			    'fired', 'acked', 'snoozed', 'cancelled', 'missed')),"
+"	source		TEXT NOT NULL DEFAULT 'crm' CHECK (source IN ('crm',"
+"			    'crmctl', 'plan') OR source GLOB 'rule:?*'),"
+"	dedup_key	TEXT UNIQUE,"
+"	plan_id		INTEGER REFERENCES followup_plans(id) ON DELETE SET NULL,"
+"	late		INTEGER NOT NULL DEFAULT 0 " BOOL("late") ","
+"	fired_at	INTEGER,"
+"	acked_at	INTEGER,"
+"	snoozed_until	INTEGER,"
+"	escalated_at	INTEGER,"
+"	created_at	INTEGER NOT NULL DEFAULT " NOW ","
+"	CHECK (state <> 'snoozed' OR snoozed_until IS NOT NULL)"
+");"
+"CREATE INDEX reminders_state_due ON reminders(state, due_at);"
+"CREATE INDEX reminders_snoozed ON reminders(snoozed_until)"
+"	WHERE state = 'snoozed';"
+"CREATE INDEX reminders_customer ON reminders(customer_id);"
+"CREATE INDEX reminders_user_state ON reminders(user_id, state);"
+"CREATE INDEX reminders_plan ON reminders(plan_id);"
+
+"CREATE TABLE notifications ("
+"	id		INTEGER PRIMARY KEY,"
+"	user_id		INTEGER NOT NULL REFERENCES users(id),"
+"	customer_id	INTEGER REFERENCES customers(id) ON DELETE SET NULL,"
+"	reminder_id	INTEGER REFERENCES reminders(id) ON DELETE SET NULL,"
+"	title		TEXT NOT NULL,"
+"	body		TEXT NOT NULL DEFAULT '',"
+"	created_at	INTEGER NOT NULL DEFAULT " NOW ","
+"	read_at		INTEGER"
+");"
+"CREATE INDEX notifications_user_read ON notifications(user_id, read_at);"
+"CREATE INDEX notifications_customer ON notifications(customer_id);"
+"CREATE INDEX notifications_reminder ON notifications(reminder_id);"
+
+"CREATE TABLE outbox ("
+"	id		INTEGER PRIMARY KEY,"
+"	channel		TEXT NOT NULL CHECK (channel IN ('email', 'sms', 'webhook')),"
+"	recipient	TEXT NOT NULL CHECK (recipient <> ''),"
+"	subject		TEXT NOT NULL DEFAULT '',"
+"	body		TEXT NOT NULL DEFAULT '',"
+"	state		TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued',"
+"			    'sending', 'sent', 'dead')),"
+"	attempts	INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),"
+"	next_attempt_at	INTEGER NOT NULL DEFAULT " NOW ","
+"	lease_until	INTEGER,"
+"	last_error	TEXT,"
+"	idempotency_key	TEXT UNIQUE,"
+"	created_at	INTEGER NOT NULL DEFAULT " NOW ","
+"	sent_at		INTEGER,"
+"	reminder_id	INTEGER REFERENCES reminders(id) ON DELETE SET NULL,"
+"	customer_id	INTEGER REFERENCES customers(id) ON DELETE SET NULL"
+");"
+"CREATE INDEX outbox_state_next ON outbox(state, next_attempt_at);"
+"CREATE INDEX outbox_reminder ON outbox(reminder_id);"
+"CREATE INDEX outbox_customer ON outbox(customer_id);"
+
+/* History is kept: a cleared flag stays as a row, and only one flag of a
+ * kind may be open per customer at a time. */
+"CREATE TABLE customer_flags ("
+"	id		INTEGER PRIMARY KEY,"
+"	customer_id	INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+"	flag		TEXT NOT NULL CHECK (flag <> ''),"
+"	reason		TEXT NOT NULL DEFAULT '',"
+"	since		INTEGER NOT NULL DEFAULT " NOW ","
+"	notified_at	INTEGER,"
+"	cleared_at	INTEGER"
+");"
+"CREATE UNIQUE INDEX customer_flags_open ON customer_flags(customer_id, flag)"
+"	WHERE cleared_at IS NULL;"
+"CREATE INDEX customer_flags_customer ON customer_flags(customer_id);"
+
+/* No foreign key: the audit trail outlives the customers it mentions. */
+"CREATE TABLE audit_log ("
+"	id		INTEGER PRIMARY KEY,"
+"	at		INTEGER NOT NULL DEFAULT " NOW ","
+"	actor		TEXT NOT NULL CHECK (actor <> ''),"
+"	action		TEXT NOT NULL CHECK (action <> ''),"
+"	customer_id	INTEGER,"
+"	detail		TEXT NOT NULL DEFAULT ''"
+");"
+"CREATE INDEX audit_log_at ON audit_log(at);"
+"CREATE INDEX audit_log_customer ON audit_log(customer_id);";
+
+const struct migration schema_migrations[] = {
+	{ 1, "initial schema", v1_sql },
+};
+
+const size_t schema_nmigrations =
+    sizeof(schema_migrations) / sizeof(schema_migrations[0]);

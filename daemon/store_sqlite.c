@@ -1,0 +1,433 @@
+/*
+ * The SQLite backend of store.h.  One connection per struct store, opened
+ * in WAL mode so the CRM application's readers and crmd's writer do not
+ * block each other, with foreign keys on and a busy timeout.
+ *
+ * Statements crmd runs often are prepared once and cached in the struct.
+ * Each is reset as soon as its result is read: a statement left stepping
+ * holds a read transaction, which in WAL mode pins a snapshot and stops
+ * checkpoints, and would outlive the event-loop turn that started it.
+ */
+#include <sys/file.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "migrate.h"
+#include "store.h"
+
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_COUNTS,
+	ST_AUDIT,
+	ST_MAX
+};
+
+static const char *const stmt_sql[ST_MAX] = {
+	/* Write lock first: see store.h for why never a deferred BEGIN. */
+	[ST_BEGIN] =	"BEGIN IMMEDIATE",
+	[ST_COMMIT] =	"COMMIT",
+	[ST_ROLLBACK] =	"ROLLBACK",
+	/* One statement is one read transaction, so the counts agree. */
+	[ST_COUNTS] =	"SELECT (SELECT count(*) FROM customers),"
+			" (SELECT count(*) FROM reminders WHERE state = 'pending'),"
+			" (SELECT count(*) FROM outbox WHERE state = 'queued'),"
+			" (SELECT count(*) FROM outbox WHERE state = 'sending'),"
+			" (SELECT count(*) FROM outbox WHERE state = 'sent'),"
+			" (SELECT count(*) FROM outbox WHERE state = 'dead')",
+	[ST_AUDIT] =	"INSERT INTO audit_log (at, actor, action, customer_id,"
+			" detail) VALUES (?, ?, ?, ?, ?)",
+};
+
+struct store {
+	sqlite3		*db;
+	char		*path;
+	int		 lockfd;	/* single-instance lock, or -1 */
+	char		*errmsg;	/* last failure, for store_errmsg() */
+	sqlite3_stmt	*stmt[ST_MAX];
+};
+
+/* Remembers why the last call failed; SQLite's own message is overwritten
+ * by the next statement (a ROLLBACK, say), so it is copied. */
+static void
+set_err(struct store *s, char *msg)
+{
+	free(s->errmsg);
+	s->errmsg = msg;
+}
+
+static int
+fail(struct store *s, int rc)
+{
+	set_err(s, store_errorf("%s", sqlite3_errmsg(s->db)));
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return STORE_BUSY;
+	default:
+		return STORE_ERR;
+	}
+}
+
+/* The cached statement, prepared on first use (tables may not exist
+ * before store_migrate()). */
+static sqlite3_stmt *
+stmt(struct store *s, enum stmt_id id)
+{
+	if (s->stmt[id] == NULL && sqlite3_prepare_v3(s->db, stmt_sql[id], -1,
+	    SQLITE_PREPARE_PERSISTENT, &s->stmt[id], NULL) != SQLITE_OK) {
+		fail(s, sqlite3_errcode(s->db));
+		return NULL;
+	}
+	return s->stmt[id];
+}
+
+/* Steps a statement that returns no rows, and makes it idle again. */
+static int
+run(struct store *s, enum stmt_id id)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = stmt(s, id)) == NULL)
+		return STORE_ERR;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? STORE_OK : fail(s, rc);
+}
+
+/* Runs a pragma and copies its one-word answer into out. */
+static int
+pragma(struct store *s, const char *sql, char *out, size_t len)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && out != NULL &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL)
+		snprintf(out, len, "%s",
+		    (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Per-connection settings, applied on every open. */
+static char *
+configure(struct store *s)
+{
+	char	 mode[32] = "", fk[8] = "";
+
+	if (pragma(s, "PRAGMA journal_mode = WAL", mode, sizeof(mode)) == -1)
+		return store_errorf("cannot switch %s to WAL mode: %s",
+		    s->path, sqlite3_errmsg(s->db));
+	/* An in-memory database (tests) cannot do WAL and need not. */
+	if (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0)
+		return store_errorf("%s stays in journal mode %s, not WAL; "
+		    "is it on a file system without shared memory?",
+		    s->path, mode);
+	/* NORMAL is durable across application crashes in WAL mode; only
+	 * power loss may lose the last commits, never corrupt the file. */
+	if (pragma(s, "PRAGMA synchronous = NORMAL", NULL, 0) == -1 ||
+	    pragma(s, "PRAGMA foreign_keys = ON", NULL, 0) == -1 ||
+	    pragma(s, "PRAGMA foreign_keys", fk, sizeof(fk)) == -1)
+		return store_errorf("%s: %s", s->path, sqlite3_errmsg(s->db));
+	if (strcmp(fk, "1") != 0)
+		return store_errorf("this SQLite library cannot enforce "
+		    "foreign keys");
+	return NULL;
+}
+
+struct store *
+store_open(const char *database, int64_t busy_timeout_ms, char **err)
+{
+	struct store	*s;
+	int		 rc;
+
+	*err = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->path = strdup(database)) == NULL) {
+		*err = store_errorf("out of memory");
+		free(s);
+		return NULL;
+	}
+	s->lockfd = -1;
+	rc = sqlite3_open_v2(database, &s->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		*err = store_errorf("cannot open database %s: %s", database,
+		    s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		store_close(s);
+		return NULL;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	store_set_busy_timeout(s, busy_timeout_ms);
+	if ((*err = configure(s)) != NULL) {
+		store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < ST_MAX; i++)
+		sqlite3_finalize(s->stmt[i]);
+	sqlite3_close(s->db);
+	/* Closing drops the flock; the file stays, since unlinking a lock
+	 * file races with the next instance opening it. */
+	if (s->lockfd != -1)
+		close(s->lockfd);
+	free(s->errmsg);
+	free(s->path);
+	free(s);
+}
+
+const char *
+store_database(const struct store *s)
+{
+	return s->path;
+}
+
+const char *
+store_errmsg(struct store *s)
+{
+	return s->errmsg != NULL ? s->errmsg : sqlite3_errmsg(s->db);
+}
+
+sqlite3 *
+store_sqlite_handle(struct store *s)
+{
+	return s->db;
+}
+
+void
+store_set_busy_timeout(struct store *s, int64_t ms)
+{
+	if (ms < 0)
+		ms = 0;
+	if (ms > INT_MAX)
+		ms = INT_MAX;
+	sqlite3_busy_timeout(s->db, (int)ms);
+}
+
+/* The pid a running instance wrote into the lock file, or -1. */
+static long
+lock_holder(int fd)
+{
+	char	 buf[32];
+	ssize_t	 n;
+	char	*end;
+	long	 pid;
+
+	if ((n = pread(fd, buf, sizeof(buf) - 1, 0)) <= 0)
+		return -1;
+	buf[n] = '\0';
+	errno = 0;
+	pid = strtol(buf, &end, 10);
+	if (errno != 0 || end == buf || pid <= 0)
+		return -1;
+	return pid;
+}
+
+static char *
+held_message(const struct store *s, int fd)
+{
+	long pid = lock_holder(fd);
+
+	if (pid == -1)
+		return store_errorf("database %s is already in use by another "
+		    "crmd; stop that one first, or give this one another "
+		    "database", s->path);
+	return store_errorf("database %s is already in use by another crmd "
+	    "(pid %ld); stop that one first, or give this one another "
+	    "database", s->path, pid);
+}
+
+/*
+ * flock on a sidecar file, not a lock inside the database: SQLite's own
+ * locks are for transactions, and the CRM application must keep writing.
+ * The kernel drops the lock when the holder dies, so there is nothing
+ * stale to clean up after a crash.
+ */
+int
+store_lock_instance(struct store *s, char **err)
+{
+	char	*lockpath, pid[32];
+	int	 fd, len;
+
+	*err = NULL;
+	if (s->lockfd != -1)
+		return 0;
+	if (asprintf(&lockpath, "%s.lock", s->path) == -1) {
+		*err = store_errorf("out of memory");
+		return -1;
+	}
+	fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd == -1)
+		*err = store_errorf("cannot open lock file %s: %s", lockpath,
+		    strerror(errno));
+	else if (flock(fd, LOCK_EX | LOCK_NB) == -1)
+		*err = errno == EWOULDBLOCK ? held_message(s, fd) :
+		    store_errorf("cannot lock %s: %s", lockpath,
+		    strerror(errno));
+	free(lockpath);
+	if (*err != NULL) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	/* Only for the message above; failing to write it is harmless. */
+	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) != len)
+		(void)ftruncate(fd, 0);
+	s->lockfd = fd;
+	return 0;
+}
+
+int
+store_schema_version(struct store *s, int *version, char **err)
+{
+	*err = NULL;
+	return migrate_version(s->db, version, err);
+}
+
+int
+store_latest_version(void)
+{
+	return schema_migrations[schema_nmigrations - 1].version;
+}
+
+int
+store_migrate(struct store *s, char **err)
+{
+	return migrate_run(s->db, schema_migrations, schema_nmigrations, err);
+}
+
+int
+store_begin(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db)) {
+		set_err(s, store_errorf("a transaction is already open"));
+		return STORE_ERR;
+	}
+	return run(s, ST_BEGIN);
+}
+
+/* Rolls back after a failure, keeping the failure's message. */
+static void
+abandon(struct store *s)
+{
+	char *why = s->errmsg;
+
+	s->errmsg = NULL;
+	store_rollback(s);
+	set_err(s, why);
+}
+
+/*
+ * A COMMIT that fails leaves SQLite's transaction open; it is rolled back
+ * here so that no caller holds the write lock into the next loop turn.
+ * The caller redoes the whole transaction later on STORE_BUSY.
+ */
+int
+store_commit(struct store *s)
+{
+	int rc;
+
+	if ((rc = run(s, ST_COMMIT)) != STORE_OK)
+		abandon(s);
+	return rc;
+}
+
+void
+store_rollback(struct store *s)
+{
+	if (sqlite3_get_autocommit(s->db))
+		return;
+	if (run(s, ST_ROLLBACK) != STORE_OK)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+store_counts(struct store *s, struct store_counts *c)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = stmt(s, ST_COUNTS)) == NULL)
+		return STORE_ERR;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		c->customers = sqlite3_column_int64(st, 0);
+		c->reminders_pending = sqlite3_column_int64(st, 1);
+		c->outbox_queued = sqlite3_column_int64(st, 2);
+		c->outbox_sending = sqlite3_column_int64(st, 3);
+		c->outbox_sent = sqlite3_column_int64(st, 4);
+		c->outbox_dead = sqlite3_column_int64(st, 5);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? STORE_OK : fail(s, rc);
+}
+
+static int
+insert_audit(struct store *s, const char *actor, const char *action,
+    int64_t customer_id, const char *detail)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, ST_AUDIT)) == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
+	if (customer_id != 0)
+		sqlite3_bind_int64(st, 4, customer_id);
+	else
+		sqlite3_bind_null(st, 4);
+	sqlite3_bind_text(st, 5, detail != NULL ? detail : "", -1,
+	    SQLITE_STATIC);
+	return run(s, ST_AUDIT);
+}
+
+/*
+ * Inside a transaction the caller opened with store_begin(), the row
+ * joins it, so an action and its audit entry commit together; otherwise
+ * it gets a short write transaction of its own.
+ */
+int
+store_audit(struct store *s, const char *actor, const char *action,
+    int64_t customer_id, const char *detail)
+{
+	int rc;
+
+	if (actor == NULL || action == NULL) {
+		set_err(s, store_errorf("audit entry without actor or action"));
+		return STORE_ERR;
+	}
+	if (!sqlite3_get_autocommit(s->db))
+		return insert_audit(s, actor, action, customer_id, detail);
+	if ((rc = store_begin(s)) != STORE_OK)
+		return rc;
+	if ((rc = insert_audit(s, actor, action, customer_id, detail)) !=
+	    STORE_OK) {
+		abandon(s);
+		return rc;
+	}
+	return store_commit(s);
+}

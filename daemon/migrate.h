@@ -1,0 +1,54 @@
+/*
+ * Internal to the SQLite backend: the schema migration engine and the
+ * compiled-in list of migrations.  Exposed so that tests can run a list of
+ * their own (an upgrade, a migration that fails half-way).  Nothing outside
+ * store_*.c, migrate.c, schema.c and the tests includes this.
+ */
+#ifndef CRMD_MIGRATE_H
+#define CRMD_MIGRATE_H
+
+#include <stddef.h>
+
+#include <sqlite3.h>
+
+struct store;
+
+/*
+ * One step of the schema.  version is what PRAGMA user_version reads once
+ * sql has run; a list holds versions 1, 2, ... n in order.  sql may hold
+ * several statements but no BEGIN/COMMIT: the engine owns the transaction.
+ */
+struct migration {
+	int		 version;
+	const char	*name;
+	const char	*sql;
+};
+
+/* schema.c: the migrations this binary carries, oldest first. */
+extern const struct migration	schema_migrations[];
+extern const size_t		schema_nmigrations;
+
+/*
+ * Brings db to the last version in list.  Each migration runs as one
+ * BEGIN IMMEDIATE ... COMMIT that also sets user_version, so a failure
+ * leaves the database at the previous version with no partial change.
+ * A database newer than the list is refused.  0, or -1 with *err a
+ * malloc'd message saying what happened and what to do.
+ */
+int	 migrate_run(sqlite3 *db, const struct migration *list, size_t n,
+	    char **err);
+
+/* PRAGMA user_version of db: 0, or -1 with *err set. */
+int	 migrate_version(sqlite3 *db, int *version, char **err);
+
+/*
+ * A malloc'd printf-style message for the *err results of the backend's
+ * files; NULL only when memory is exhausted.
+ */
+char	*store_errorf(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+/* The backend's connection, for tests that query per-connection pragmas. */
+sqlite3	*store_sqlite_handle(struct store *);
+
+#endif

@@ -1,0 +1,344 @@
+/*
+ * The SQLite backend's connection rules: WAL, foreign keys and a busy
+ * timeout on every open; writes take the write lock at BEGIN; a busy
+ * database is reported, not waited on; one crmd per database.
+ */
+#include <sys/stat.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "migrate.h"
+#include "store.h"
+#include "testdb.h"
+
+static struct store *
+migrated(const char *path, int64_t busy_ms)
+{
+	struct store	*s;
+	char		*err = NULL;
+
+	if ((s = store_open(path, busy_ms, &err)) == NULL)
+		fail_msg("store_open: %s", err);
+	if (store_migrate(s, &err) == -1)
+		fail_msg("store_migrate: %s", err);
+	return s;
+}
+
+static void
+test_pragmas_on_open(void **state)
+{
+	struct testdb	*t = *state;
+	struct store	*s;
+	sqlite3		*db, *other;
+	char		*err = NULL, *mode;
+
+	s = store_open(t->path, 2500, &err);
+	assert_non_null(s);
+	assert_string_equal(store_database(s), t->path);
+	db = store_sqlite_handle(s);
+	mode = testdb_text(db, "PRAGMA journal_mode");
+	assert_string_equal(mode, "wal");
+	free(mode);
+	assert_int_equal(testdb_int(db, "PRAGMA foreign_keys"), 1);
+	assert_int_equal(testdb_int(db, "PRAGMA busy_timeout"), 2500);
+	assert_int_equal(testdb_int(db, "PRAGMA synchronous"), 1); /* NORMAL */
+	store_set_busy_timeout(s, 40);
+	assert_int_equal(testdb_int(db, "PRAGMA busy_timeout"), 40);
+	store_set_busy_timeout(s, -5);
+	assert_int_equal(testdb_int(db, "PRAGMA busy_timeout"), 0);
+	/* WAL is a property of the file: the CRM application sees it too. */
+	other = testdb_raw(t->path, 0);
+	mode = testdb_text(other, "PRAGMA journal_mode");
+	assert_string_equal(mode, "wal");
+	free(mode);
+	sqlite3_close(other);
+	store_close(s);
+}
+
+static void
+test_open_failure_names_the_file(void **state)
+{
+	struct testdb	*t = *state;
+	char		*err = NULL, *bad;
+
+	assert_true(asprintf(&bad, "%s/missing/dir/crmd.db", t->dir) != -1);
+	assert_null(store_open(bad, 100, &err));
+	assert_non_null(err);
+	assert_non_null(strstr(err, bad));
+	free(err);
+	free(bad);
+}
+
+static void
+test_begin_takes_write_lock_at_once(void **state)
+{
+	struct testdb	*t = *state;
+	struct store	*s = migrated(t->path, 1000);
+	sqlite3		*crm = testdb_raw(t->path, 0);
+
+	assert_int_equal(store_begin(s), STORE_OK);
+	/* Before we have written anything, no one else may start writing. */
+	assert_int_equal(testdb_exec(crm, "BEGIN IMMEDIATE"), SQLITE_BUSY);
+	/* A nested begin is a caller bug, reported and harmless. */
+	assert_int_equal(store_begin(s), STORE_ERR);
+	assert_non_null(strstr(store_errmsg(s), "already open"));
+	store_rollback(s);
+	assert_int_equal(testdb_exec(crm, "BEGIN IMMEDIATE"), SQLITE_OK);
+	assert_int_equal(testdb_exec(crm, "COMMIT"), SQLITE_OK);
+	/* Rolling back with nothing open is a no-op. */
+	store_rollback(s);
+	sqlite3_close(crm);
+	store_close(s);
+}
+
+/*
+ * Why store_begin() is BEGIN IMMEDIATE: a deferred transaction that read
+ * before another connection committed cannot be upgraded to a writer, and
+ * SQLite says so at once (SQLITE_BUSY_SNAPSHOT): no busy timeout helps.
+ */
+static void
+test_deferred_read_then_write_fails(void **state)
+{
+	struct testdb	*t = *state;
+	struct store	*s = migrated(t->path, 1000);
+	sqlite3		*a = testdb_raw(t->path, 60000);
+	sqlite3		*b = testdb_raw(t->path, 60000);
+
+	assert_int_equal(testdb_exec(a, "BEGIN"), SQLITE_OK);
+	assert_int_equal(testdb_int(a, "SELECT count(*) FROM audit_log"), 0);
+	assert_int_equal(testdb_exec(b, "INSERT INTO audit_log (actor, action)"
+	    " VALUES ('crm', 'edit')"), SQLITE_OK);
+	assert_int_equal(testdb_exec(a, "INSERT INTO audit_log (actor, action)"
+	    " VALUES ('crm', 'late')"), SQLITE_BUSY_SNAPSHOT);
+	assert_int_equal(testdb_exec(a, "ROLLBACK"), SQLITE_OK);
+	sqlite3_close(a);
+	sqlite3_close(b);
+	store_close(s);
+}
+
+/* The same read-then-write through store_begin() cannot be overtaken. */
+static void
+test_store_read_then_write_succeeds(void **state)
+{
+	struct testdb		*t = *state;
+	struct store		*s = migrated(t->path, 1000);
+	sqlite3			*crm = testdb_raw(t->path, 0);
+	struct store_counts	 c;
+
+	assert_int_equal(store_begin(s), STORE_OK);
+	assert_int_equal(store_counts(s, &c), STORE_OK);		/* read */
+	assert_int_equal(testdb_exec(crm, "INSERT INTO audit_log (actor,"
+	    " action) VALUES ('crm', 'edit')"), SQLITE_BUSY);
+	assert_int_equal(store_audit(s, "crmd", "tick", 0, NULL),	/* write */
+	    STORE_OK);
+	assert_int_equal(store_commit(s), STORE_OK);
+	/* The other writer retries after our commit and succeeds. */
+	assert_int_equal(testdb_exec(crm, "INSERT INTO audit_log (actor,"
+	    " action) VALUES ('crm', 'edit')"), SQLITE_OK);
+	assert_int_equal(testdb_int(crm, "SELECT count(*) FROM audit_log"), 2);
+	sqlite3_close(crm);
+	store_close(s);
+}
+
+static void
+test_busy_is_reported_not_waited(void **state)
+{
+	struct testdb		*t = *state;
+	struct store		*s = migrated(t->path, 1000);
+	sqlite3			*crm = testdb_raw(t->path, 0);
+	struct store_counts	 c;
+
+	store_set_busy_timeout(s, 10);
+	assert_int_equal(testdb_exec(crm, "BEGIN IMMEDIATE"), SQLITE_OK);
+	assert_int_equal(testdb_exec(crm, "INSERT INTO audit_log (actor,"
+	    " action) VALUES ('crm', 'uncommitted')"), SQLITE_OK);
+	assert_int_equal(store_begin(s), STORE_BUSY);
+	assert_non_null(strstr(store_errmsg(s), "locked"));
+	assert_int_equal(store_audit(s, "crmd", "blocked", 0, NULL),
+	    STORE_BUSY);
+	/* WAL readers are not blocked by a writer, and see only commits. */
+	assert_int_equal(store_counts(s, &c), STORE_OK);
+	assert_int_equal(testdb_exec(crm, "COMMIT"), SQLITE_OK);
+	assert_int_equal(store_audit(s, "crmd", "retried", 0, NULL),
+	    STORE_OK);
+	assert_int_equal(testdb_int(crm, "SELECT count(*) FROM audit_log"
+	    " WHERE action = 'blocked'"), 0);
+	assert_int_equal(testdb_int(crm, "SELECT count(*) FROM audit_log"),
+	    2);
+	/* Nothing of ours is left open: the other side can write again. */
+	assert_int_equal(testdb_exec(crm, "BEGIN IMMEDIATE"), SQLITE_OK);
+	assert_int_equal(testdb_exec(crm, "COMMIT"), SQLITE_OK);
+	sqlite3_close(crm);
+	store_close(s);
+}
+
+static void
+test_counts(void **state)
+{
+	struct testdb		*t = *state;
+	struct store		*s = migrated(t->path, 1000);
+	sqlite3			*crm = testdb_raw(t->path, 1000);
+	struct store_counts	 c;
+
+	memset(&c, 0xff, sizeof(c));
+	assert_int_equal(store_counts(s, &c), STORE_OK);
+	assert_int_equal(c.customers, 0);
+	assert_int_equal(c.reminders_pending, 0);
+	assert_int_equal(c.outbox_dead, 0);
+	assert_int_equal(testdb_exec(crm,
+	    "INSERT INTO users (id, name) VALUES (1, '王芳');"
+	    "INSERT INTO customers (id, code, name) VALUES"
+	    " (1, '202405-0001', '上海明远科技有限公司'),"
+	    " (2, '202405-0002', '杭州云帆贸易'),"
+	    " (3, '202406-0001', '北京一诺');"
+	    "INSERT INTO reminders (customer_id, user_id, kind, due_at, state,"
+	    " snoozed_until) VALUES (1, 1, 'followup', 100, 'pending', NULL),"
+	    " (2, 1, 'callback', 100, 'pending', NULL),"
+	    " (3, 1, 'custom', 100, 'acked', NULL),"
+	    " (3, 1, 'custom', 100, 'snoozed', 200);"
+	    "INSERT INTO outbox (channel, recipient, body, state) VALUES"
+	    " ('email', 'a@example.com', 'x', 'queued'),"
+	    " ('sms', '13800000000', 'x', 'queued'),"
+	    " ('sms', '13800000000', 'x', 'queued'),"
+	    " ('webhook', 'https://example.com/h', 'x', 'sending'),"
+	    " ('email', 'b@example.com', 'x', 'sent'),"
+	    " ('email', 'b@example.com', 'x', 'sent'),"
+	    " ('email', 'b@example.com', 'x', 'sent'),"
+	    " ('email', 'b@example.com', 'x', 'sent'),"
+	    " ('email', 'c@example.com', 'x', 'dead');"), SQLITE_OK);
+	assert_int_equal(store_counts(s, &c), STORE_OK);
+	assert_int_equal(c.customers, 3);
+	assert_int_equal(c.reminders_pending, 2);
+	assert_int_equal(c.outbox_queued, 3);
+	assert_int_equal(c.outbox_sending, 1);
+	assert_int_equal(c.outbox_sent, 4);
+	assert_int_equal(c.outbox_dead, 1);
+	/* No read transaction is left behind: a checkpoint can finish. */
+	assert_true(sqlite3_get_autocommit(store_sqlite_handle(s)));
+	assert_int_equal(testdb_int(crm, "PRAGMA wal_checkpoint(TRUNCATE)"),
+	    0);
+	sqlite3_close(crm);
+	store_close(s);
+}
+
+static void
+test_audit(void **state)
+{
+	struct testdb	*t = *state;
+	struct store	*s = migrated(t->path, 1000);
+	sqlite3		*crm = testdb_raw(t->path, 1000);
+	char		*v;
+
+	assert_int_equal(testdb_exec(crm,
+	    "INSERT INTO customers (id, code, name) VALUES"
+	    " (7, '202405-0007', '上海明远科技有限公司')"), SQLITE_OK);
+	assert_int_equal(store_audit(s, "crmctl:uid 1000", "reminder.cancel",
+	    7, "取消提醒：客户要求改期"), STORE_OK);
+	assert_int_equal(store_audit(s, "crmd", "start", 0, NULL), STORE_OK);
+	assert_int_equal(testdb_int(crm, "SELECT count(*) FROM audit_log"), 2);
+	v = testdb_text(crm, "SELECT actor || '|' || action || '|' ||"
+	    " customer_id || '|' || detail FROM audit_log ORDER BY id LIMIT 1");
+	assert_string_equal(v, "crmctl:uid 1000|reminder.cancel|7|"
+	    "取消提醒：客户要求改期");
+	free(v);
+	assert_true(testdb_int(crm, "SELECT min(at) FROM audit_log") >
+	    1700000000);
+	assert_int_equal(testdb_int(crm, "SELECT count(*) FROM audit_log"
+	    " WHERE action = 'start' AND customer_id IS NULL AND detail = ''"),
+	    1);
+	/* Inside a caller's transaction the row shares its fate. */
+	assert_int_equal(store_begin(s), STORE_OK);
+	assert_int_equal(store_audit(s, "crmd", "undone", 7, "x"), STORE_OK);
+	store_rollback(s);
+	assert_int_equal(testdb_int(crm, "SELECT count(*) FROM audit_log"), 2);
+	assert_int_equal(store_audit(s, NULL, "x", 0, NULL), STORE_ERR);
+	sqlite3_close(crm);
+	store_close(s);
+}
+
+static void
+test_single_instance(void **state)
+{
+	struct testdb	*t = *state;
+	struct store	*s1 = migrated(t->path, 1000);
+	struct store	*s2 = migrated(t->path, 1000);
+	char		*err = NULL, *want, *lockpath, *pid;
+	struct stat	 sb;
+
+	assert_int_equal(store_lock_instance(s1, &err), 0);
+	assert_null(err);
+	assert_true(asprintf(&lockpath, "%s.lock", t->path) != -1);
+	assert_int_equal(stat(lockpath, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	/* Taking it again from the holder is harmless. */
+	assert_int_equal(store_lock_instance(s1, &err), 0);
+
+	assert_int_equal(store_lock_instance(s2, &err), -1);
+	assert_true(asprintf(&want, "database %s is already in use by another "
+	    "crmd (pid %ld); stop that one first", t->path,
+	    (long)getpid()) != -1);
+	if (err == NULL || strstr(err, want) == NULL)
+		fail_msg("unexpected message: %s", err);
+	free(want);
+	free(err);
+
+	/* The holder's pid is in the file for whoever diagnoses a conflict. */
+	{
+		FILE *f = fopen(lockpath, "r");
+		char buf[32] = "";
+
+		assert_non_null(f);
+		assert_non_null(fgets(buf, sizeof(buf), f));
+		fclose(f);
+		assert_true(asprintf(&pid, "%ld\n", (long)getpid()) != -1);
+		assert_string_equal(buf, pid);
+		free(pid);
+	}
+	free(lockpath);
+
+	/* Closing releases it: the next instance gets the database. */
+	store_close(s1);
+	err = NULL;
+	assert_int_equal(store_lock_instance(s2, &err), 0);
+	assert_null(err);
+	store_close(s2);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_pragmas_on_open,
+		    testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_open_failure_names_the_file,
+		    testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_begin_takes_write_lock_at_once,
+		    testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_deferred_read_then_write_fails,
+		    testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_store_read_then_write_succeeds,
+		    testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_busy_is_reported_not_waited,
+		    testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(test_counts,
+		    testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(test_audit,
+		    testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(test_single_instance,
+		    testdb_setup, testdb_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
