@@ -1,0 +1,52 @@
+/*
+ * The daemon's top-level state and the few calls its modules make on it.
+ * Modules talk to each other through the database and these functions,
+ * not through globals.
+ */
+#ifndef CRMD_CRMD_H
+#define CRMD_CRMD_H
+
+#include <stdint.h>
+#include <time.h>
+
+struct event_base;
+struct event;
+struct crmd_conf;
+struct store;
+struct control;
+
+/* How long a statement on the event loop may wait for another process's
+ * lock before giving up with STORE_BUSY: the loop must never stall. */
+#define CRMD_LOOP_BUSY_TIMEOUT_MS	5
+
+struct crmd {
+	struct event_base	*base;
+	struct crmd_conf	*conf;
+	struct store		*store;
+	struct control		*control;
+	struct audit		*audit;
+	struct event		*ev_sighup;
+	struct event		*ev_sigterm;
+	struct event		*ev_sigint;
+	char			*conf_path;	/* absolute */
+	int			 debug;		/* -d given */
+	time_t			 started_at;
+	time_t			 last_reload_at;	/* 0: never */
+	int			 stopping;
+};
+
+/*
+ * Re-reads the config file into a fresh config and swaps it in; on any
+ * error keeps the running one.  Returns 0, or -1 with *errors (malloc'd
+ * "FILE:LINE: message" lines).  *restart_needed lists restart-only keys
+ * that changed and were not applied (malloc'd, or NULL).
+ */
+int	crmd_reload(struct crmd *, char **errors, char **restart_needed);
+
+/* Starts a clean stop: stop accepting, finish the current work, exit 0. */
+void	crmd_stop(struct crmd *, const char *why);
+
+/* daemon.c: set up everything after the config is loaded; run the loop. */
+int	crmd_run(struct crmd *);
+
+#endif
