@@ -305,7 +305,7 @@ exchange(int fd, int64_t deadline, size_t max_reply, const char *cmd,
     json_t *args, struct reply *r, char *err, size_t errlen)
 {
 	char *req, *line = NULL;
-	size_t reqlen, linelen;
+	size_t reqlen, linelen = 0;
 	int64_t start;
 	int rv;
 

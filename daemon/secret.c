@@ -61,9 +61,14 @@ secret_path(const char *ref, char **err)
 	return path;
 }
 
-/* Refuses what is not a small regular file private to its owner. */
+/*
+ * Refuses what is not a small regular file private to its owner.  A
+ * systemd credential is exempt from the mode rule: systemd copies it into
+ * a private per-service mount and may grant crmd access with an ACL that
+ * stat() shows as group bits, though nobody else can reach it.
+ */
 static int
-check_file(int fd, const char *path, char **err)
+check_file(int fd, const char *path, int credential, char **err)
 {
 	struct stat st;
 
@@ -75,7 +80,7 @@ check_file(int fd, const char *path, char **err)
 		seterr(err, "%s: not a regular file", path);
 		return -1;
 	}
-	if (st.st_mode & 077) {
+	if (!credential && (st.st_mode & 077)) {
 		seterr(err, "%s: %s by group or others (mode %04o); run "
 		    "chmod 600 on it", path, (st.st_mode & 044) ?
 		    "readable" : "accessible", (unsigned)(st.st_mode & 07777));
@@ -163,7 +168,7 @@ secret_read(const char *ref, char **err)
 		free(path);
 		return NULL;
 	}
-	if (check_file(fd, path, err) == 0 &&
+	if (check_file(fd, path, ref[0] != '/', err) == 0 &&
 	    (buf = read_all(fd, path, &len, err)) != NULL &&
 	    trim_and_check(buf, len, path, err) == -1) {
 		explicit_bzero(buf, len);

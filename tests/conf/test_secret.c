@@ -167,6 +167,12 @@ test_credential(void **state)
 	snprintf(want, sizeof(want), "%s/nope: No such file or directory",
 	    tmpdir);
 	expect_refused("nope", want);
+
+	/* systemd may grant access by ACL, which stat() shows as 0440. */
+	make_file("acl.pass", 0440, "token", 5);
+	assert_non_null(s = secret_read("acl.pass", &err));
+	assert_string_equal(s, "token");
+	secret_free(s);
 	unsetenv("CREDENTIALS_DIRECTORY");
 }
 
