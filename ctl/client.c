@@ -316,13 +316,20 @@ exchange(int fd, int64_t deadline, size_t max_reply, const char *cmd,
 	start = now_us();
 	rv = send_all(fd, req, reqlen, deadline);
 	free(req);
-	if (rv == -1) {
+	/* crmd may answer (503: too many connections) and hang up before
+	 * reading our request: its reply is still worth reading. */
+	if (rv == -1 && (errno == EPIPE || errno == ECONNRESET) &&
+	    read_line(fd, deadline, max_reply, &line, &linelen, err,
+	    errlen) == 0 && linelen > 0)
+		rv = 0;
+	else if (rv == -1) {
+		free(line);
 		fail(err, errlen, "cannot send to crmd: %s", errno ==
 		    ETIMEDOUT ? "timed out (see --timeout)" : strerror(errno));
 		return CLIENT_EXCHANGE;
 	}
-	if (read_line(fd, deadline, max_reply, &line, &linelen, err,
-	    errlen) == -1)
+	if (line == NULL && read_line(fd, deadline, max_reply, &line,
+	    &linelen, err, errlen) == -1)
 		return CLIENT_EXCHANGE;
 	rv = reply_decode(line, linelen, r, err, errlen);
 	free(line);

@@ -27,8 +27,21 @@ struct audit_row {
 	char			*detail;
 };
 
+/* Refusals are audited per uid at most this often per minute, so a
+ * stranger hammering the socket cannot fill the disk. */
+#define REFUSALS_PER_MINUTE	10
+#define REFUSAL_SLOTS		64
+
+struct refusal_slot {
+	uid_t		uid;
+	int64_t		window;		/* minute the counts are for */
+	int		count;
+	int		suppressed;
+};
+
 struct audit {
 	struct crmd		*crmd;
+	struct refusal_slot	 refusals[REFUSAL_SLOTS];
 	struct event		*ev_retry;
 	STAILQ_HEAD(, audit_row) rows;
 	int			 npending;
@@ -117,8 +130,35 @@ audit_record(struct audit *a, const char *actor, const char *action,
 	}
 	STAILQ_INSERT_TAIL(&a->rows, r, entry);
 	a->npending++;
-	if (flush_rows(a) == -1 && !evtimer_pending(a->ev_retry, NULL))
+	/* Rows already wait for the lock: the timer retries, in order, and
+	 * the loop does not pay the busy timeout once per row. */
+	if (evtimer_pending(a->ev_retry, NULL))
+		return;
+	if (flush_rows(a) == -1)
 		evtimer_add(a->ev_retry, &tv);
+}
+
+int
+audit_refusal_allowed(struct audit *a, uid_t uid, int64_t now,
+    int *suppressed)
+{
+	struct refusal_slot *sl = &a->refusals[uid % REFUSAL_SLOTS];
+	int64_t window = now / 60;
+
+	*suppressed = 0;
+	if (sl->uid != uid || sl->window != window) {
+		if (sl->uid == uid)
+			*suppressed = sl->suppressed;
+		sl->uid = uid;
+		sl->window = window;
+		sl->count = sl->suppressed = 0;
+	}
+	if (sl->count >= REFUSALS_PER_MINUTE) {
+		sl->suppressed++;
+		return 0;
+	}
+	sl->count++;
+	return 1;
 }
 
 int

@@ -30,6 +30,9 @@
 #include "peer.h"
 #include "protocol.h"
 
+/* Requests answered per read callback before yielding to the loop. */
+#define CONN_REQUESTS_PER_TURN	16
+
 /* Replies a client has not read yet; past this we stop reading from it. */
 #define CONN_MAX_PENDING_OUTPUT	(256 * 1024)
 
@@ -52,6 +55,7 @@ struct control {
 	int			 max_clients;
 	int			 max_request;
 	struct timeval		 idle;
+	int			 stopping;	/* draining replies, then exit */
 };
 
 static void	conn_free(struct conn *);
@@ -122,8 +126,8 @@ bind_socket(const char *path, gid_t gid, char **err)
 		close(fd);
 		return -1;
 	}
-	if ((gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) == -1) ||
-	    chmod(path, 0660) == -1) {
+	/* lchown: never follow a symlink someone swapped in after bind. */
+	if (gid != (gid_t)-1 && lchown(path, (uid_t)-1, gid) == -1) {
 		errorf(err, "cannot set owner/mode of %s", path);
 		unlink(path);
 		close(fd);
@@ -167,8 +171,15 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct control *ctl = c->ctl;
+	int handled = 0;
 
 	while (!c->closing) {
+		if (handled++ == CONN_REQUESTS_PER_TURN) {
+			/* A pipelining client gets no more than its turn. */
+			bufferevent_trigger(bev, EV_READ,
+			    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+			return;
+		}
 		if (evbuffer_get_length(bufferevent_get_output(bev)) >
 		    CONN_MAX_PENDING_OUTPUT) {
 			/* Pipelining without reading replies: wait for it. */
@@ -253,6 +264,8 @@ conn_free(struct conn *c)
 	ctl->nconns--;
 	bufferevent_free(c->bev);
 	free(c);
+	if (ctl->stopping && ctl->nconns == 0)
+		event_base_loopexit(ctl->crmd->base, NULL);
 }
 
 /* Over the connection cap: say so without reading, then hang up. */
@@ -337,6 +350,8 @@ control_apply_conf(struct control *ctl, const struct crmd_conf *conf)
 {
 	struct conn *c;
 
+	if (ctl == NULL)
+		return;
 	ctl->max_clients = conf->ctl_max_clients;
 	ctl->max_request = conf->ctl_max_request;
 	ctl->idle.tv_sec = (time_t)conf->ctl_idle_timeout;
@@ -370,7 +385,10 @@ control_open(struct crmd *crmd, char **err)
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (ctl->ev_resume == NULL || ctl->listener == NULL) {
 		*err = strdup("cannot create the control listener");
-		close(fd);
+		if (ctl->listener != NULL)
+			evconnlistener_free(ctl->listener);	/* closes fd */
+		else
+			close(fd);
 		unlink(ctl->path);
 		goto fail;
 	}
@@ -385,12 +403,35 @@ fail:
 }
 
 void
+control_stop(struct control *ctl)
+{
+	struct conn *c, *next;
+	struct timeval deadline = { 2, 0 };
+
+	ctl->stopping = 1;
+	evconnlistener_disable(ctl->listener);
+	if (unlink(ctl->path) == -1 && errno != ENOENT)
+		log_warn("cannot remove %s", ctl->path);
+	if (ctl->nconns == 0) {
+		event_base_loopexit(ctl->crmd->base, NULL);
+		return;
+	}
+	/* Replies already written still reach their clients. */
+	for (c = TAILQ_FIRST(&ctl->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		conn_close_after_flush(c);	/* may free c */
+	}
+	event_base_loopexit(ctl->crmd->base, &deadline);
+}
+
+void
 control_close(struct control *ctl)
 {
 	struct conn *c;
 
 	if (ctl == NULL)
 		return;
+	ctl->stopping = 0;	/* no loopexit from here on */
 	evconnlistener_free(ctl->listener);
 	event_free(ctl->ev_resume);
 	if (unlink(ctl->path) == -1 && errno != ENOENT)

@@ -23,7 +23,13 @@ struct control	*control_open(struct crmd *, char **err);
 /* Applies reloadable limits (max clients, idle timeout, request size). */
 void		 control_apply_conf(struct control *, const struct crmd_conf *);
 
-/* Stops accepting, closes every connection and removes the socket file. */
+/*
+ * Stops accepting and removes the socket file; connections close once
+ * their replies are flushed, then the loop exits (2 s at most).
+ */
+void		 control_stop(struct control *);
+
+/* Closes every connection at once and frees the listener. */
 void		 control_close(struct control *);
 
 /* control_cmds.c: answers one request line with one reply line. */

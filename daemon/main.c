@@ -111,6 +111,7 @@ main(int argc, char *argv[])
 		return rc;
 	}
 
+	crmd.foreground = foreground;
 	if (crmd.conf->log_target == CONF_LOG_SYSLOG || !foreground)
 		log_init(LOG_TO_SYSLOG, crmd.debug);
 	/* Before the database opens: SQLite handles must not cross fork(). */
