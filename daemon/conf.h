@@ -10,7 +10,19 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "kinds.h"
+#include "workhours.h"
+
+struct tmpl;
+
 enum conf_log_target { CONF_LOG_STDERR, CONF_LOG_SYSLOG };
+
+/* One message: kind x channel.  subject is the email subject or in-app
+ * title (NULL for sms); body the text (JSON for webhook). */
+struct conf_message {
+	struct tmpl	*subject;
+	struct tmpl	*body;
+};
 
 struct crmd_conf {
 	char		*path;		/* file this was read from */
@@ -36,6 +48,22 @@ struct crmd_conf {
 	int		 ctl_max_clients;	/* control.max_clients */
 	int64_t		 ctl_idle_timeout;	/* control.idle_timeout, seconds */
 	int		 ctl_max_request;	/* control.max_request, bytes */
+
+	/* Reminders (docs/reminders.md); all reloadable. */
+	struct workhours working_hours;		/* working_hours.{days,start,end,holidays} */
+	unsigned	 immediate_channels;	/* working_hours.immediate; CH_BIT mask, default inapp */
+	int		 renewal_days_before;	/* renewal.days_before, default 30 */
+	int		 renewal_time;		/* renewal.time, minute of day, default 09:30 */
+	int		 birthday_time;		/* birthday.time, default 09:00 */
+	int64_t		 catchup_max_age;	/* catchup.max_age, seconds, default 24h */
+	int64_t		 escalation_after;	/* escalation.after, working seconds, default 24h */
+	int		 digest_time;		/* digest.time, default 08:30 */
+	/* reminders.<kind> = ["inapp", ...]: channels used when a reminder's
+	 * channels column is empty.  CH_INAPP is always included. */
+	unsigned	 kind_channels[KIND_REMINDER_MAX];
+	/* templates.<kind>.<channel>.{subject,body}, else built-in defaults;
+	 * every entry is filled after a successful load. */
+	struct conf_message messages[KIND_MAX][CH_MAX];
 };
 
 /*

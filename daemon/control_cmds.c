@@ -14,30 +14,19 @@
 #include "audit.h"
 #include "conf.h"
 #include "control.h"
+#include "control_cmds.h"
 #include "crmd.h"
 #include "log.h"
 #include "peer.h"
 #include "protocol.h"
+#include "sched.h"
 #include "store.h"
-
-#define CMD_READONLY	0x01	/* read_group members may run it */
-
-struct cmd_reply {
-	int	 status;	/* CRMD_OK or an error code */
-	json_t	*data;		/* on CRMD_OK */
-	char	*error;		/* otherwise, malloc'd */
-};
-
-struct control_cmd {
-	const char	*name;
-	int		 flags;
-	void		(*exec)(struct crmd *, const struct peer *, json_t *args,
-			    struct cmd_reply *);
-};
 
 static void	cmd_ping(struct crmd *, const struct peer *, json_t *,
 		    struct cmd_reply *);
 static void	cmd_status(struct crmd *, const struct peer *, json_t *,
+		    struct cmd_reply *);
+static void	cmd_stats_reset(struct crmd *, const struct peer *, json_t *,
 		    struct cmd_reply *);
 static void	cmd_reload(struct crmd *, const struct peer *, json_t *,
 		    struct cmd_reply *);
@@ -46,13 +35,58 @@ static const struct control_cmd commands[] = {
 	{ "ping",	CMD_READONLY,	cmd_ping },
 	{ "status",	CMD_READONLY,	cmd_status },
 	{ "reload",	0,		cmd_reload },
+	{ "stats.reset", 0,		cmd_stats_reset },
 };
+static const size_t ncommands = sizeof(commands) / sizeof(commands[0]);
 
-static void
-reply_error(struct cmd_reply *r, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void
+peer_actor(const struct peer *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "uid:%d", (int)p->uid);
+}
 
+/* Length of the valid UTF-8 sequence at s, or 0. */
+static size_t
+utf8_seq(const unsigned char *s)
+{
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/*
+ * Precision and buffer limits can cut a character in half, and jansson
+ * refuses invalid UTF-8: replace such bytes so an error always encodes.
+ */
 static void
+utf8_repair(char *buf)
+{
+	unsigned char *p = (unsigned char *)buf;
+
+	while (*p != '\0') {
+		size_t n = utf8_seq(p);
+
+		if (n == 0)
+			*p++ = '?';
+		else
+			p += n;
+	}
+}
+
+void
 reply_error(struct cmd_reply *r, int status, const char *fmt, ...)
 {
 	char buf[4096];
@@ -61,6 +95,7 @@ reply_error(struct cmd_reply *r, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	utf8_repair(buf);
 	r->status = status;
 	free(r->error);
 	r->error = strdup(buf);
@@ -107,10 +142,36 @@ json_time_or_null(time_t t)
 	return t == 0 ? json_null() : json_integer((json_int_t)t);
 }
 
+static json_t *
+sched_json(const struct sched_stats *st)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o,"
+	    " s:{s:f, s:f, s:f, s:I}}",
+	    "fired", (json_int_t)st->fired,
+	    "late", (json_int_t)st->late,
+	    "missed", (json_int_t)st->missed,
+	    "escalated", (json_int_t)st->escalated,
+	    "digests", (json_int_t)st->digests,
+	    "wakeups", (json_int_t)st->wakeups,
+	    "next_event", json_time_or_null((time_t)st->next_event),
+	    "fire_latency_ms",
+	      "p50", st->lat_p50_ms, "p99", st->lat_p99_ms,
+	      "max", st->lat_max_ms, "count", (json_int_t)st->lat_count);
+}
+
+static void
+cmd_stats_reset(struct crmd *crmd, const struct peer *p, json_t *args,
+    struct cmd_reply *r)
+{
+	sched_reset_stats(crmd->sched);
+	r->data = json_pack("{s:b}", "reset", 1);
+}
+
 static void
 cmd_status(struct crmd *crmd, const struct peer *p, json_t *args,
     struct cmd_reply *r)
 {
+	struct sched_stats st;
 	struct store_counts n;
 	char *err = NULL;
 	int version = 0, rc;
@@ -125,8 +186,9 @@ cmd_status(struct crmd *crmd, const struct peer *p, json_t *args,
 		free(err);
 		return;
 	}
+	sched_get_stats(crmd->sched, &st);
 	r->data = json_pack("{s:s, s:i, s:I, s:I, s:I, s:s, s:o, s:s, s:i,"
-	    " s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I}}",
+	    " s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:o}",
 	    "version", CRMD_VERSION,
 	    "protocol", CRMD_PROTO_VERSION,
 	    "pid", (json_int_t)getpid(),
@@ -143,7 +205,8 @@ cmd_status(struct crmd *crmd, const struct peer *p, json_t *args,
 	      "queued", (json_int_t)n.outbox_queued,
 	      "sending", (json_int_t)n.outbox_sending,
 	      "sent", (json_int_t)n.outbox_sent,
-	      "dead", (json_int_t)n.outbox_dead);
+	      "dead", (json_int_t)n.outbox_dead,
+	    "scheduler", sched_json(&st));
 }
 
 /* Splits "a, b" into a JSON array of names. */
@@ -179,12 +242,21 @@ cmd_reload(struct crmd *crmd, const struct peer *p, json_t *args,
 	free(restart);
 }
 
+static const struct {
+	const struct control_cmd	*cmds;
+	const size_t			*n;
+} tables[] = {
+	{ commands, &ncommands },
+	{ reminder_commands, &reminder_ncommands },
+};
+
 static const struct control_cmd *
 find_command(const char *name)
 {
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i].name, name) == 0)
-			return &commands[i];
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+		for (size_t i = 0; i < *tables[t].n; i++)
+			if (strcmp(tables[t].cmds[i].name, name) == 0)
+				return &tables[t].cmds[i];
 	return NULL;
 }
 
@@ -194,13 +266,19 @@ refuse(struct crmd *crmd, const struct peer *p, const char *cmd,
     enum peer_role role, struct cmd_reply *r)
 {
 	char actor[64], detail[256];
+	int suppressed;
 
-	snprintf(actor, sizeof(actor), "uid:%d", (int)p->uid);
-	snprintf(detail, sizeof(detail), "cmd=%s pid=%d gid=%d role=%s", cmd,
-	    (int)p->pid, (int)p->gid, peer_role_name(role));
-	log_notice("control: refused %s for uid %d pid %d", cmd,
-	    (int)p->uid, (int)p->pid);
-	audit_record(crmd->audit, actor, "control.refused", 0, detail);
+	if (audit_refusal_allowed(crmd->audit, p->uid, time(NULL),
+	    &suppressed)) {
+		peer_actor(p, actor, sizeof(actor));
+		snprintf(detail, sizeof(detail), "cmd=%s pid=%d gid=%d role=%s"
+		    "%s%.0d", cmd, (int)p->pid, (int)p->gid,
+		    peer_role_name(role), suppressed ? " earlier_suppressed=" :
+		    "", suppressed);
+		log_notice("control: refused %s for uid %d pid %d", cmd,
+		    (int)p->uid, (int)p->pid);
+		audit_record(crmd->audit, actor, "control.refused", 0, detail);
+	}
 	if (role == PEER_NONE)
 		reply_error(r, CRMD_FORBIDDEN, "uid %d is not authorised to use "
 		    "crmd; an admin can add you to read_group or admin_group "
@@ -266,6 +344,7 @@ control_dispatch(struct crmd *crmd, const struct peer *p, const char *line,
 	const struct control_cmd *c = NULL;
 	json_t *req, *args = NULL, *reply;
 	json_error_t jerr;
+	char *out;
 	enum peer_role role;
 
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -278,8 +357,11 @@ control_dispatch(struct crmd *crmd, const struct peer *p, const char *line,
 		if (role == PEER_ADMIN ||
 		    (role == PEER_READ && (c->flags & CMD_READONLY)))
 			c->exec(crmd, p, args, &r);
-		else
+		else {
 			refuse(crmd, p, c->name, role, &r);
+			/* A stranger has nothing more to ask: hang up. */
+			*close_after = role == PEER_NONE;
+		}
 	}
 	json_decref(req);
 
@@ -292,5 +374,8 @@ control_dispatch(struct crmd *crmd, const struct peer *p, const char *line,
 		reply = json_pack("{s:i, s:i, s:s}", "v", CRMD_PROTO_VERSION,
 		    "status", r.status, "error", r.error ? r.error : "error");
 	free(r.error);
-	return encode(reply);
+	if ((out = encode(reply)) == NULL)
+		out = strdup("{\"v\":1,\"status\":500,\"error\":"
+		    "\"cannot encode the reply\"}\n");
+	return out;
 }

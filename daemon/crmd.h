@@ -14,6 +14,8 @@ struct event;
 struct crmd_conf;
 struct store;
 struct control;
+struct sched;
+struct watch;
 
 /* How long a statement on the event loop may wait for another process's
  * lock before giving up with STORE_BUSY: the loop must never stall. */
@@ -25,11 +27,14 @@ struct crmd {
 	struct store		*store;
 	struct control		*control;
 	struct audit		*audit;
+	struct sched		*sched;		/* reminders: sched.c */
+	struct watch		*watch;		/* change detection: watch.c */
 	struct event		*ev_sighup;
 	struct event		*ev_sigterm;
 	struct event		*ev_sigint;
 	char			*conf_path;	/* absolute */
 	int			 debug;		/* -d given */
+	int			 foreground;	/* -d or -F given */
 	time_t			 started_at;
 	time_t			 last_reload_at;	/* 0: never */
 	int			 stopping;

@@ -19,7 +19,10 @@
 #include "crmd.h"
 #include "log.h"
 #include "notify.h"
+#include "sched.h"
 #include "store.h"
+#include "tz.h"
+#include "watch.h"
 
 /* The log level follows the config unless -d forced debug. */
 static void
@@ -36,6 +39,10 @@ crmd_reload(struct crmd *crmd, char **errors, char **restart_needed)
 
 	*errors = NULL;
 	*restart_needed = NULL;
+	if (crmd->stopping) {
+		*errors = strdup("crmd is stopping");
+		return -1;
+	}
 	notify_reloading();
 	log_info("reloading %s", crmd->conf_path);
 	if ((new = conf_load(crmd->conf_path, errors)) == NULL) {
@@ -61,9 +68,23 @@ crmd_reload(struct crmd *crmd, char **errors, char **restart_needed)
 #undef KEEP
 		new->socket_gid = old->socket_gid;
 	}
+	if (tz_set(new->timezone) == -1) {	/* validated, but be sure */
+		if (asprintf(errors, "%s: cannot use time zone %s\n",
+		    new->path, new->timezone) == -1)
+			*errors = NULL;
+		free(*restart_needed);
+		*restart_needed = NULL;
+		conf_free(new);
+		notify_ready("running; last reload failed");
+		return -1;
+	}
+	if (new->log_target != old->log_target)
+		log_init(new->log_target == CONF_LOG_SYSLOG || !crmd->foreground ?
+		    LOG_TO_SYSLOG : LOG_TO_STDERR, crmd->debug);
 	crmd->conf = new;
 	conf_free(old);
 	apply_log_level(crmd);
+	sched_kick(crmd->sched);	/* working hours, times may differ */
 	control_apply_conf(crmd->control, new);
 	crmd->last_reload_at = time(NULL);
 	log_info("configuration reloaded");
@@ -79,10 +100,8 @@ crmd_stop(struct crmd *crmd, const char *why)
 	crmd->stopping = 1;
 	log_info("stopping on %s", why);
 	notify_stopping();
-	/* Stop accepting now; connections and socket file go with it. */
-	control_close(crmd->control);
-	crmd->control = NULL;
-	event_base_loopexit(crmd->base, NULL);
+	/* Stop accepting now; the loop exits once replies are flushed. */
+	control_stop(crmd->control);
 }
 
 static void
@@ -170,6 +189,8 @@ static void
 teardown(struct crmd *crmd)
 {
 	control_close(crmd->control);
+	watch_free(crmd->watch);
+	sched_free(crmd->sched);
 	notify_watchdog_stop();
 	audit_free(crmd->audit);
 	if (crmd->ev_sighup)
@@ -214,6 +235,15 @@ crmd_run(struct crmd *crmd)
 		goto out;
 	if ((crmd->audit = audit_new(crmd)) == NULL || add_signals(crmd) == -1) {
 		log_warnx("cannot set up the event loop");
+		goto out;
+	}
+	if (tz_set(crmd->conf->timezone) == -1) {
+		log_warnx("cannot use time zone %s", crmd->conf->timezone);
+		goto out;
+	}
+	if ((crmd->sched = sched_new(crmd)) == NULL ||
+	    (crmd->watch = watch_new(crmd)) == NULL) {
+		log_warnx("cannot start the scheduler");
 		goto out;
 	}
 	if ((crmd->control = control_open(crmd, &err)) == NULL) {

@@ -186,7 +186,8 @@ static const char v1_sql[] =
 "	state		TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending',"
 "			    'fired', 'acked', 'snoozed', 'cancelled', 'missed')),"
 "	source		TEXT NOT NULL DEFAULT 'crm' CHECK (source IN ('crm',"
-"			    'crmctl', 'plan') OR source GLOB 'rule:?*'),"
+"			    'crmctl', 'plan', 'contract', 'birthday', 'followup')"
+"			    OR source GLOB 'rule:?*'),"
 "	dedup_key	TEXT UNIQUE,"
 "	plan_id		INTEGER REFERENCES followup_plans(id) ON DELETE SET NULL,"
 "	late		INTEGER NOT NULL DEFAULT 0 " BOOL("late") ","
@@ -267,8 +268,109 @@ static const char v1_sql[] =
 "CREATE INDEX audit_log_at ON audit_log(at);"
 "CREATE INDEX audit_log_customer ON audit_log(customer_id);";
 
+/*
+ * v2: what the reminder scheduler needs.  The CRM application's writes to
+ * the tables reminders come from are recorded by triggers in change_log,
+ * so crmd reacts to exactly the rows that changed instead of rescanning
+ * tables; PRAGMA data_version tells it when to look.
+ */
+#define LOG_CHANGE(tbl, op, idexpr)					\
+	"INSERT INTO change_log (tbl, row_id, op) VALUES ('" tbl "', "	\
+	idexpr ", '" op "');"
+
+static const char v2_sql[] =
+"CREATE TABLE crmd_state ("
+"	key		TEXT PRIMARY KEY,"
+"	value		INTEGER NOT NULL"
+") WITHOUT ROWID;"
+
+"CREATE TABLE change_log ("
+"	id		INTEGER PRIMARY KEY,"
+"	tbl		TEXT NOT NULL,"
+"	row_id		INTEGER NOT NULL,"
+"	op		TEXT NOT NULL CHECK (op IN ('insert', 'update', 'delete')),"
+"	at		INTEGER NOT NULL DEFAULT " NOW
+");"
+
+"CREATE TRIGGER contracts_log_ins AFTER INSERT ON contracts BEGIN "
+	LOG_CHANGE("contracts", "insert", "NEW.id") " END;"
+"CREATE TRIGGER contracts_log_upd AFTER UPDATE OF end_date, customer_id"
+"	ON contracts BEGIN " LOG_CHANGE("contracts", "update", "NEW.id") " END;"
+"CREATE TRIGGER contracts_log_del AFTER DELETE ON contracts BEGIN "
+	LOG_CHANGE("contracts", "delete", "OLD.id") " END;"
+
+"CREATE TRIGGER customers_log_ins AFTER INSERT ON customers"
+"	WHEN NEW.birthday IS NOT NULL BEGIN "
+	LOG_CHANGE("customers", "insert", "NEW.id") " END;"
+"CREATE TRIGGER customers_log_upd AFTER UPDATE OF birthday, owner_id"
+"	ON customers WHEN NEW.birthday IS NOT OLD.birthday"
+"	OR (NEW.birthday IS NOT NULL AND NEW.owner_id IS NOT OLD.owner_id)"
+"	BEGIN " LOG_CHANGE("customers", "update", "NEW.id") " END;"
+
+"CREATE TRIGGER contacts_log_ins AFTER INSERT ON contacts"
+"	WHEN NEW.birthday IS NOT NULL BEGIN "
+	LOG_CHANGE("contacts", "insert", "NEW.id") " END;"
+"CREATE TRIGGER contacts_log_upd AFTER UPDATE OF birthday ON contacts"
+"	WHEN NEW.birthday IS NOT OLD.birthday BEGIN "
+	LOG_CHANGE("contacts", "update", "NEW.id") " END;"
+"CREATE TRIGGER contacts_log_del AFTER DELETE ON contacts"
+"	WHEN OLD.birthday IS NOT NULL BEGIN "
+	LOG_CHANGE("contacts", "delete", "OLD.id") " END;"
+
+"CREATE TRIGGER followups_log_ins AFTER INSERT ON followups BEGIN "
+	LOG_CHANGE("followups", "insert", "NEW.id") " END;"
+"CREATE TRIGGER followups_log_upd AFTER UPDATE OF next_followup_at, at,"
+"	user_id ON followups BEGIN "
+	LOG_CHANGE("followups", "update", "NEW.id") " END;"
+
+"CREATE TRIGGER plans_log_ins AFTER INSERT ON followup_plans BEGIN "
+	LOG_CHANGE("followup_plans", "insert", "NEW.id") " END;"
+"CREATE TRIGGER plans_log_upd AFTER UPDATE OF rrule, dtstart, until,"
+"	active, user_id, channels ON followup_plans BEGIN "
+	LOG_CHANGE("followup_plans", "update", "NEW.id") " END;"
+
+/* The CRM acknowledges by writing acked_at; the state follows here, so it
+ * holds whichever program wrote it. */
+"CREATE TRIGGER reminders_ack AFTER UPDATE OF acked_at ON reminders"
+"	WHEN NEW.acked_at IS NOT NULL AND OLD.acked_at IS NULL"
+"	AND NEW.state IN ('pending', 'fired', 'snoozed')"
+"	BEGIN UPDATE reminders SET state = 'acked' WHERE id = NEW.id; END;"
+
+/* When a fired reminder unacknowledged goes to the manager (working time
+ * counted), and how often it has fired (snoozes fire again), which keeps
+ * each firing's outbox idempotency keys distinct. */
+"ALTER TABLE reminders ADD COLUMN escalate_at INTEGER;"
+"ALTER TABLE reminders ADD COLUMN fire_count INTEGER NOT NULL DEFAULT 0;"
+"CREATE INDEX reminders_escalate ON reminders(escalate_at)"
+"	WHERE state = 'fired' AND escalated_at IS NULL;"
+"CREATE INDEX reminders_pending_due ON reminders(due_at)"
+"	WHERE state = 'pending';"
+
+"CREATE TABLE digests ("
+"	user_id		INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+"	day		TEXT NOT NULL CHECK " DATE_OK("day") ","
+"	sent_at		INTEGER NOT NULL DEFAULT " NOW ","
+"	PRIMARY KEY (user_id, day)"
+") WITHOUT ROWID;"
+
+/* Rows that existed before crmd did get their reminders too. */
+"INSERT INTO change_log (tbl, row_id, op)"
+"	SELECT 'contracts', id, 'insert' FROM contracts;"
+"INSERT INTO change_log (tbl, row_id, op)"
+"	SELECT 'customers', id, 'insert' FROM customers"
+"	WHERE birthday IS NOT NULL;"
+"INSERT INTO change_log (tbl, row_id, op)"
+"	SELECT 'contacts', id, 'insert' FROM contacts WHERE birthday IS NOT NULL;"
+"INSERT INTO change_log (tbl, row_id, op)"
+"	SELECT 'followups', id, 'insert' FROM followups"
+"	WHERE next_followup_at IS NOT NULL;"
+"INSERT INTO change_log (tbl, row_id, op)"
+"	SELECT 'followup_plans', id, 'insert' FROM followup_plans"
+"	WHERE active = 1;";
+
 const struct migration schema_migrations[] = {
 	{ 1, "initial schema", v1_sql },
+	{ 2, "reminder scheduling", v2_sql },
 };
 
 const size_t schema_nmigrations =

@@ -54,6 +54,14 @@ int		 store_latest_version(void);
  */
 int		 store_migrate(struct store *, char **err);
 
+/*
+ * Development only: runs the SQL file at path in one write transaction if
+ * the database has no customers yet.  *loaded = 1 when it ran.  0, or -1
+ * with *err.
+ */
+int		 store_load_demo(struct store *, const char *path, int *loaded,
+		    char **err);
+
 /* Write transactions: STORE_OK, STORE_BUSY or STORE_ERR. */
 int		 store_begin(struct store *);
 int		 store_commit(struct store *);

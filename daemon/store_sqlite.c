@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,10 @@
 
 #include "migrate.h"
 #include "store.h"
+#include "store_sqlite.h"
+
+/* Statements of the backend's other files, cached by SQL text address. */
+#define STORE_CACHE_SIZE	128
 
 enum stmt_id {
 	ST_BEGIN,
@@ -55,6 +60,10 @@ struct store {
 	int		 lockfd;	/* single-instance lock, or -1 */
 	char		*errmsg;	/* last failure, for store_errmsg() */
 	sqlite3_stmt	*stmt[ST_MAX];
+	struct {
+		const char	*sql;
+		sqlite3_stmt	*st;
+	}		 cache[STORE_CACHE_SIZE];
 };
 
 /* Remembers why the last call failed; SQLite's own message is overwritten
@@ -189,6 +198,8 @@ store_close(struct store *s)
 		return;
 	for (int i = 0; i < ST_MAX; i++)
 		sqlite3_finalize(s->stmt[i]);
+	for (int i = 0; i < STORE_CACHE_SIZE; i++)
+		sqlite3_finalize(s->cache[i].st);
 	sqlite3_close(s->db);
 	/* Closing drops the flock; the file stays, since unlinking a lock
 	 * file races with the next instance opening it. */
@@ -430,4 +441,140 @@ store_audit(struct store *s, const char *actor, const char *action,
 		return rc;
 	}
 	return store_commit(s);
+}
+
+sqlite3_stmt *
+store_prepare(struct store *s, const char *sql)
+{
+	size_t h = ((uintptr_t)sql >> 3) % STORE_CACHE_SIZE;
+
+	/* Open addressing; the backend has far fewer statements than slots. */
+	for (size_t i = 0; i < STORE_CACHE_SIZE; i++) {
+		size_t j = (h + i) % STORE_CACHE_SIZE;
+
+		if (s->cache[j].sql == sql)
+			return s->cache[j].st;
+		if (s->cache[j].sql != NULL)
+			continue;
+		if (sqlite3_prepare_v3(s->db, sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->cache[j].st, NULL) !=
+		    SQLITE_OK) {
+			set_err(s, store_errorf("%s (in: %.60s)",
+			    sqlite3_errmsg(s->db), sql));
+			return NULL;
+		}
+		s->cache[j].sql = sql;
+		return s->cache[j].st;
+	}
+	set_err(s, store_errorf("statement cache full"));
+	return NULL;
+}
+
+int
+store_fail(struct store *s, int rc)
+{
+	return fail(s, rc);
+}
+
+int
+store_exec(struct store *s, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : fail(s, rc);
+}
+
+int
+store_changes(struct store *s)
+{
+	return sqlite3_changes(s->db);
+}
+
+void
+store_bind_text(sqlite3_stmt *st, int idx, const char *text)
+{
+	if (text == NULL)
+		sqlite3_bind_null(st, idx);
+	else
+		sqlite3_bind_text(st, idx, text, -1, SQLITE_TRANSIENT);
+}
+
+void
+store_bind_id(sqlite3_stmt *st, int idx, int64_t id)
+{
+	if (id == 0)
+		sqlite3_bind_null(st, idx);
+	else
+		sqlite3_bind_int64(st, idx, id);
+}
+
+char *
+store_column_dup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return strdup(t != NULL ? (const char *)t : "");
+}
+
+/* Reads a whole (small) text file; NULL with errno. */
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (f == NULL)
+		return NULL;
+	if (getdelim(&buf, &len, '\0', f) == -1) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+int
+store_load_demo(struct store *s, const char *path, int *loaded, char **err)
+{
+	char *sql, *msg = NULL;
+	int n = 0;
+
+	*loaded = 0;
+	*err = NULL;
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) !=
+	    SQLITE_OK)
+		goto fail;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM customers", -1,
+	    &st, NULL) != SQLITE_OK)
+		goto fail;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (n > 0)
+		return sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) ==
+		    SQLITE_OK ? 0 : -1;
+	if ((sql = slurp(path)) == NULL) {
+		*err = store_errorf("demo data %s: %s", path, strerror(errno));
+		store_rollback(s);
+		return -1;
+	}
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		free(sql);
+		goto fail;
+	}
+	free(sql);
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+		goto fail;
+	*loaded = 1;
+	return 0;
+fail:
+	*err = store_errorf("demo data %s: %s", path,
+	    msg ? msg : sqlite3_errmsg(s->db));
+	sqlite3_free(msg);
+	store_rollback(s);
+	return -1;
 }

@@ -1,0 +1,152 @@
+/*
+ * Change detection (watch.h).  Cost when idle: one PRAGMA data_version per
+ * poll interval.  Cost per external commit: the inotify wake-up plus at
+ * most two short re-checks.
+ */
+#include "watch.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "crmd.h"
+#include "log.h"
+#include "sched.h"
+#include "store.h"
+#include "store_reminders.h"
+
+#define POLL_MS		1000	/* fallback: a commit is seen within 1 s */
+
+/* Re-checks after an inotify wake-up, in ms: the WAL is written before
+ * the commit is published in the wal-index. */
+static const int recheck_ms[] = { 1, 4 };
+
+struct watch {
+	struct crmd	*crmd;
+	int		 ifd;
+	struct event	*ev_inotify;
+	struct event	*ev_recheck;
+	struct event	*ev_poll;
+	int64_t		 version;
+	int		 recheck;	/* index into recheck_ms */
+};
+
+/* 1 if another connection committed since the last look. */
+static int
+changed(struct watch *w)
+{
+	int64_t v;
+
+	if (store_data_version(w->crmd->store, &v) != STORE_OK)
+		return 0;	/* busy or broken: the poll tries again */
+	if (v == w->version)
+		return 0;
+	w->version = v;
+	return 1;
+}
+
+static void
+recheck_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct watch *w = arg;
+
+	if (changed(w)) {
+		sched_kick(w->crmd->sched);
+		return;
+	}
+	if (++w->recheck < (int)(sizeof(recheck_ms) / sizeof(recheck_ms[0]))) {
+		struct timeval tv = { 0, recheck_ms[w->recheck] * 1000 };
+		evtimer_add(w->ev_recheck, &tv);
+	}
+}
+
+static void
+inotify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct watch *w = arg;
+	char buf[4096];
+	struct timeval tv = { 0, recheck_ms[0] * 1000 };
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;		/* drain: one check serves every event */
+	if (changed(w)) {
+		sched_kick(w->crmd->sched);
+		return;
+	}
+	if (!evtimer_pending(w->ev_recheck, NULL)) {
+		w->recheck = 0;
+		evtimer_add(w->ev_recheck, &tv);
+	}
+}
+
+static void
+poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct watch *w = arg;
+
+	if (changed(w))
+		sched_kick(w->crmd->sched);
+}
+
+static void
+watch_wal(struct watch *w)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s-wal", store_database(w->crmd->store));
+	if ((w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1 ||
+	    inotify_add_watch(w->ifd, path, IN_MODIFY) == -1) {
+		log_warn("inotify on %s; relying on polling every %d ms", path,
+		    POLL_MS);
+		if (w->ifd != -1)
+			close(w->ifd);
+		w->ifd = -1;
+		return;
+	}
+	w->ev_inotify = event_new(w->crmd->base, w->ifd, EV_READ | EV_PERSIST,
+	    inotify_cb, w);
+	if (w->ev_inotify == NULL || event_add(w->ev_inotify, NULL) == -1)
+		log_warnx("cannot watch %s; relying on polling", path);
+}
+
+struct watch *
+watch_new(struct crmd *crmd)
+{
+	struct watch *w;
+	struct timeval poll = { POLL_MS / 1000, (POLL_MS % 1000) * 1000 };
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	w->crmd = crmd;
+	w->ifd = -1;
+	store_data_version(crmd->store, &w->version);
+	w->ev_recheck = evtimer_new(crmd->base, recheck_cb, w);
+	w->ev_poll = event_new(crmd->base, -1, EV_PERSIST, poll_cb, w);
+	if (w->ev_recheck == NULL || w->ev_poll == NULL ||
+	    event_add(w->ev_poll, &poll) == -1) {
+		watch_free(w);
+		return NULL;
+	}
+	watch_wal(w);
+	return w;
+}
+
+void
+watch_free(struct watch *w)
+{
+	if (w == NULL)
+		return;
+	if (w->ev_inotify)
+		event_free(w->ev_inotify);
+	if (w->ev_recheck)
+		event_free(w->ev_recheck);
+	if (w->ev_poll)
+		event_free(w->ev_poll);
+	if (w->ifd != -1)
+		close(w->ifd);
+	free(w);
+}
