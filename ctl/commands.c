@@ -32,10 +32,38 @@ const struct cmd_entry cmd_table[] = {
 	    NULL, 0, 2, CMD_LOCAL, cmd_help_exec },
 	{ "ping", "", "check that crmd answers, and how fast",
 	    NULL, 0, 0, CMD_READONLY, cmd_ping_exec },
+	{ "plan add", "--customer ID --rrule RULE [--start TIME] [--name TEXT]"
+	    " [--channel LIST] [--user ID]",
+	    "create a recurring follow-up plan (RFC 5545 RRULE) from TIME",
+	    "c:r:b:N:C:u:", 0, 0, CMD_ADMIN, cmd_plan_add_exec },
+	{ "plan list", "[--customer ID] [--user ID] [--limit N]",
+	    "list follow-up plans and their next occurrence",
+	    "c:u:l:", 0, 0, CMD_READONLY, cmd_plan_list_exec },
+	{ "plan pause", "ID", "pause a plan; its pending occurrence is cancelled",
+	    NULL, 1, 1, CMD_ADMIN, cmd_plan_pause_exec },
+	{ "plan resume", "ID", "resume a paused plan from its next occurrence",
+	    NULL, 1, 1, CMD_ADMIN, cmd_plan_resume_exec },
 	{ "reload", "", "re-read crmd.conf; on error crmd keeps the old one",
 	    NULL, 0, 0, CMD_ADMIN, cmd_reload_exec },
+	{ "reminder ack", "ID", "acknowledge a reminder",
+	    NULL, 1, 1, CMD_ADMIN, cmd_reminder_ack_exec },
+	{ "reminder add", "--customer ID --at TIME [--user ID] [--kind KIND]"
+	    " [--channel LIST] [--note TEXT]",
+	    "add a reminder at TIME (local 'YYYY-MM-DD HH:MM'); prints its id",
+	    "c:a:u:k:C:n:", 0, 0, CMD_ADMIN, cmd_reminder_add_exec },
+	{ "reminder cancel", "ID", "cancel a pending, fired or snoozed reminder",
+	    NULL, 1, 1, CMD_ADMIN, cmd_reminder_cancel_exec },
+	{ "reminder list", "[--user ID] [--customer ID] [--state STATE]"
+	    " [--limit N]", "list reminders by due time",
+	    "u:c:S:l:", 0, 0, CMD_READONLY, cmd_reminder_list_exec },
+	{ "reminder snooze", "ID DURATION",
+	    "put a fired reminder off: it fires again after DURATION (30m, 2h, 1d)",
+	    NULL, 2, 2, CMD_ADMIN, cmd_reminder_snooze_exec },
 	{ "status", "", "show crmd's version, uptime, database and queues",
 	    NULL, 0, 0, CMD_READONLY, cmd_status_exec },
+	{ "today", "[--user ID]",
+	    "today's due and overdue reminders, by customer level then time",
+	    "u:", 0, 0, CMD_READONLY, cmd_today_exec },
 };
 const size_t cmd_count = NITEMS(cmd_table);
 
@@ -274,6 +302,24 @@ report_status(struct ctx *ctx, const struct reply *r)
 		out_errorx(ctx->err, "%s: %s%s%s%s", what, r->error,
 		    hint ? " (" : "", hint ? hint : "", hint ? ")" : "");
 	return EXIT_DAEMON;
+}
+
+/*
+ * One exchange for a command that only needs the data: EXIT_OK with *r
+ * holding a 200 reply (free it), or the exit code after reporting why not.
+ */
+int
+cmd_request(struct ctx *ctx, const char *cmd, json_t *args, struct reply *r)
+{
+	int rv;
+
+	if ((rv = call(ctx, cmd, args, r)) != EXIT_OK)
+		return rv;
+	if (r->status == CRMD_OK)
+		return EXIT_OK;
+	rv = report_status(ctx, r);
+	reply_free(r);
+	return rv;
 }
 
 static int

@@ -5,6 +5,7 @@
  *   parser.c    global and per-command options -> struct invocation
  *   defaults.c  crmctl.ini files (system, user) -> struct settings
  *   commands.c  the command table and its handlers
+ *   cmd_reminders.c  handlers for reminders, plans and today
  *   client.c    one request/reply exchange over the Unix socket
  *   output.c    the output layer: tables and key/value lists, text or JSON
  *   width.c     UTF-8 display width and control-character neutralising
@@ -107,6 +108,7 @@ struct invocation {
 };
 
 int		 parse_argv(int, char **, struct invocation *, char *, size_t);
+const char	*cmd_option_name(int);
 
 /* client.c */
 enum client_fail {
@@ -169,5 +171,19 @@ int		 cmd_run(struct ctx *, const struct cmd_entry *,
 		     const struct args *);
 enum client_fail ctx_socket_call(struct ctx *, const char *, json_t *,
 		     struct reply *, char *, size_t);
+int		 cmd_request(struct ctx *, const char *, json_t *,
+		     struct reply *);
+
+/* cmd_reminders.c: reminders, plans and today. */
+int		 cmd_reminder_add_exec(struct ctx *, const struct args *);
+int		 cmd_reminder_list_exec(struct ctx *, const struct args *);
+int		 cmd_reminder_ack_exec(struct ctx *, const struct args *);
+int		 cmd_reminder_snooze_exec(struct ctx *, const struct args *);
+int		 cmd_reminder_cancel_exec(struct ctx *, const struct args *);
+int		 cmd_plan_add_exec(struct ctx *, const struct args *);
+int		 cmd_plan_list_exec(struct ctx *, const struct args *);
+int		 cmd_plan_pause_exec(struct ctx *, const struct args *);
+int		 cmd_plan_resume_exec(struct ctx *, const struct args *);
+int		 cmd_today_exec(struct ctx *, const struct args *);
 
 #endif

@@ -104,9 +104,15 @@ static void
 print_row(const struct table *t, const struct row *r, const size_t *colw,
     FILE *fp)
 {
-	for (size_t i = 0; i < t->ncols; i++) {
+	size_t end = t->ncols;
+
+	/* Empty trailing cells (an empty note) would leave blanks at the end
+	 * of the line: the row ends with its last non-empty cell. */
+	while (end > 1 && r->widths[end - 1] == 0)
+		end--;
+	for (size_t i = 0; i < end; i++) {
 		size_t fill = colw[i] - r->widths[i];
-		int last = i + 1 == t->ncols;
+		int last = i + 1 == end;
 
 		if (i > 0)
 			fputs(COLUMN_GAP, fp);

@@ -24,11 +24,32 @@ static const struct option global_long[] = {
 };
 
 /* --json and --help are accepted after the command too. */
-static const struct option cmd_long[] = {
+static const struct option cmd_always[] = {
 	{ "json",	no_argument,		NULL, 'j' },
 	{ "help",	no_argument,		NULL, 'h' },
-	{ NULL,		0,			NULL, 0 },
 };
+
+/*
+ * Commands' own long options, one spelling per letter across all
+ * commands: a command accepts --NAME when its opts string has the letter,
+ * so the table row's opts stays the one declaration of what it takes.
+ */
+static const struct option cmd_named[] = {
+	{ "at",		required_argument,	NULL, 'a' },
+	{ "start",	required_argument,	NULL, 'b' },
+	{ "customer",	required_argument,	NULL, 'c' },
+	{ "channel",	required_argument,	NULL, 'C' },
+	{ "kind",	required_argument,	NULL, 'k' },
+	{ "limit",	required_argument,	NULL, 'l' },
+	{ "note",	required_argument,	NULL, 'n' },
+	{ "name",	required_argument,	NULL, 'N' },
+	{ "rrule",	required_argument,	NULL, 'r' },
+	{ "state",	required_argument,	NULL, 'S' },
+	{ "user",	required_argument,	NULL, 'u' },
+};
+
+#define NOPTS(a)	(sizeof(a) / sizeof((a)[0]))
+#define CMD_LONG_MAX	(NOPTS(cmd_always) + NOPTS(cmd_named) + 1)
 
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
@@ -124,6 +145,31 @@ parse_global(int argc, char **argv, struct invocation *inv, char *err,
 	return 0;
 }
 
+/* The long options cmd accepts: --json, --help and those of its letters. */
+static void
+cmd_longopts(const struct cmd_entry *cmd, struct option *out)
+{
+	const char *opts = cmd->opts ? cmd->opts : "";
+	size_t n = 0;
+
+	for (size_t i = 0; i < NOPTS(cmd_always); i++)
+		out[n++] = cmd_always[i];
+	for (size_t i = 0; i < NOPTS(cmd_named); i++)
+		if (strchr(opts, cmd_named[i].val) != NULL)
+			out[n++] = cmd_named[i];
+	memset(&out[n], 0, sizeof(out[n]));
+}
+
+/* The long name of a command option letter, or NULL. */
+const char *
+cmd_option_name(int letter)
+{
+	for (size_t i = 0; i < NOPTS(cmd_named); i++)
+		if (cmd_named[i].val == letter)
+			return cmd_named[i].name;
+	return NULL;
+}
+
 /* Builds "+:" + opts for getopt_long. */
 static int
 cmd_optstring(const struct cmd_entry *cmd, char *buf, size_t len)
@@ -137,6 +183,7 @@ static int
 parse_cmd_options(int argc, char **argv, struct invocation *inv, char *err,
     size_t errlen)
 {
+	struct option longopts[CMD_LONG_MAX];
 	struct args *a = &inv->args;
 	const char *word;
 	char optstr[64];
@@ -144,8 +191,9 @@ parse_cmd_options(int argc, char **argv, struct invocation *inv, char *err,
 
 	if (cmd_optstring(inv->cmd, optstr, sizeof(optstr)) == -1)
 		return fail(err, errlen, "option table too long");
+	cmd_longopts(inv->cmd, longopts);
 	optind = 0;
-	while ((c = next_option(argc, argv, optstr, cmd_long, &word)) != -1) {
+	while ((c = next_option(argc, argv, optstr, longopts, &word)) != -1) {
 		if (c == 'h')
 			inv->help = 1;
 		else if (c == 'j')

@@ -300,13 +300,21 @@ static void
 test_help_lists_every_command(void **state)
 {
 	struct run *r = *state;
+	const char *line;
 	json_t *j;
 
 	assert_int_equal(run_cmd(r, "help"), EXIT_OK);
-	assert_non_null(strstr(r->outbuf,
-	    "COMMAND  ARGUMENTS  ACCESS     DESCRIPTION\n"));
-	assert_non_null(strstr(r->outbuf, "\nreload              admin      "));
-	assert_non_null(strstr(r->outbuf, "\nstatus              read-only  "));
+	assert_non_null(line = strstr(r->outbuf, "\nCOMMAND          ARGUMENTS "));
+	assert_true(strstr(line, "  ACCESS     DESCRIPTION\n") <
+	    strchr(line + 1, '\n'));
+	assert_non_null(line = strstr(r->outbuf, "\nreload  "));
+	assert_true(strstr(line, "  admin  ") < strchr(line + 1, '\n'));
+	assert_non_null(line = strstr(r->outbuf, "\nstatus  "));
+	assert_true(strstr(line, "  read-only  ") < strchr(line + 1, '\n'));
+	assert_non_null(line = strstr(r->outbuf, "\nreminder add  "));
+	assert_true(strstr(line, "  --customer ID --at TIME ") <
+	    strchr(line + 1, '\n'));
+	assert_true(strstr(line, "  admin  ") < strchr(line + 1, '\n'));
 	assert_non_null(strstr(r->outbuf, "exit: 0 ok, 1 crmd reported"));
 
 	reopen(r);
