@@ -2,9 +2,11 @@
  * crmd.conf: libconfig syntax, checked against one declarative table of
  * keys (name, type, bounds, restart-only flag, extra check), in the manner
  * of redis' config.c.  A new setting is a new row; a new section is a row
- * of type KEY_GROUP pointing at its own table.  Every problem is collected
- * as "FILE:LINE: message" and reported together, so one run of `crmd -n`
- * shows the admin everything to fix.
+ * of type KEY_GROUP pointing at its own table.  A group row's offset is
+ * added to its keys' offsets, so one table serves every copy of a group
+ * (templates.<kind>.<channel> is 7 x 4 groups and three leaf rows).  Every
+ * problem is collected as "FILE:LINE: message" and reported together, so
+ * one run of `crmd -n` shows the admin everything to fix.
  */
 #include "conf.h"
 
@@ -26,6 +28,10 @@
 
 #include "duration.h"
 #include "protocol.h"
+#include "template.h"
+#include "tz.h"
+
+#define TEMPLATE_FILE_MAX	(64 * 1024)	/* templates.*.body_file */
 
 enum key_type {
 	KEY_STRING,	/* any non-empty string */
@@ -35,6 +41,12 @@ enum key_type {
 	KEY_DURATION,	/* "30s"-style string within [min, max] seconds */
 	KEY_ENUM,	/* one of choices[], handed to set_enum() */
 	KEY_GROUP,	/* a nested { ... } group with its own table */
+	KEY_HHMM,	/* "HH:MM" as minute of day; max 1440 allows "24:00" */
+	KEY_DAYS,	/* ["mon", ...] as a bit mask, bit 0 = Sunday */
+	KEY_DATES,	/* ["YYYY-MM-DD", ...]: sorted struct tz_date array */
+	KEY_CHANNELS,	/* ["inapp", ...] as a CH_BIT mask */
+	KEY_TEMPLATE,	/* template text, compiled to a struct tmpl * */
+	KEY_TEMPLATE_FILE, /* the same, read from a file */
 };
 
 struct loader;
@@ -43,12 +55,15 @@ struct conf_key;
 /* Extra validation of a string value; reports its own error. */
 typedef int (*key_check)(struct loader *, const config_setting_t *,
     const char *name, const char *value);
+/* Check across a group's keys, run when each of them loaded cleanly. */
+typedef void (*group_check)(struct loader *, const config_setting_t *group,
+    const char *name);
 
 struct conf_key {
 	const char		*name;
 	enum key_type		 type;
 	int			 restart;	/* reload keeps the old value */
-	size_t			 off;		/* field in struct crmd_conf */
+	size_t			 off;		/* field, from the group's base */
 	size_t			 gid_off;	/* KEY_GROUPNAME: its gid field */
 	int64_t			 min, max;	/* KEY_INT; KEY_DURATION (s) */
 	int64_t			 scale;		/* KEY_DURATION: store secs*scale */
@@ -56,12 +71,20 @@ struct conf_key {
 	void			(*set_enum)(struct crmd_conf *, int);
 	key_check		 check;
 	const struct conf_key	*sub;		/* KEY_GROUP */
+	int			 list_known;	/* KEY_GROUP: name its keys
+						   when one is unknown */
+	group_check		 post;		/* KEY_GROUP */
+	size_t			 n_off;		/* KEY_DATES: its count field */
+	unsigned		 always;	/* KEY_CHANNELS: bits forced on */
+	int			 subject;	/* KEY_TEMPLATE: a subject line */
 };
 
 struct loader {
 	struct crmd_conf	*conf;
 	const char		*path;		/* as given, for messages */
-	const char		*dir;		/* its directory, for @include */
+	const char		*dir;		/* its directory, for @include
+						   and body_file */
+	size_t			 base;		/* offset of the group walked */
 	FILE			*errs;		/* open_memstream */
 	char			*errbuf;
 	size_t			 errlen;
@@ -76,6 +99,8 @@ static int	check_timezone(struct loader *, const config_setting_t *,
 		    const char *, const char *);
 static void	set_log_target(struct crmd_conf *, int);
 static void	set_log_level(struct crmd_conf *, int);
+static void	check_working_hours(struct loader *, const config_setting_t *,
+		    const char *);
 
 static const char *const log_targets[] = { "stderr", "syslog", NULL };
 static const char *const log_levels[] = { "info", "debug", NULL };
@@ -98,6 +123,107 @@ static const struct conf_key control_keys[] = {
 	{ .name = NULL }
 };
 
+static const struct conf_key working_hours_keys[] = {
+	{ .name = "days", .type = KEY_DAYS, .off = FIELD(working_hours.days) },
+	{ .name = "start", .type = KEY_HHMM,
+	  .off = FIELD(working_hours.start), .max = 1439 },
+	{ .name = "end", .type = KEY_HHMM,
+	  .off = FIELD(working_hours.end), .max = 1440 },
+	{ .name = "holidays", .type = KEY_DATES,
+	  .off = FIELD(working_hours.holidays),
+	  .n_off = FIELD(working_hours.nholidays) },
+	{ .name = "immediate", .type = KEY_CHANNELS,
+	  .off = FIELD(immediate_channels) },
+	{ .name = NULL }
+};
+
+static const struct conf_key renewal_keys[] = {
+	{ .name = "days_before", .type = KEY_INT,
+	  .off = FIELD(renewal_days_before), .min = 0, .max = 365 },
+	{ .name = "time", .type = KEY_HHMM, .off = FIELD(renewal_time),
+	  .max = 1439 },
+	{ .name = NULL }
+};
+
+static const struct conf_key birthday_keys[] = {
+	{ .name = "time", .type = KEY_HHMM, .off = FIELD(birthday_time),
+	  .max = 1439 },
+	{ .name = NULL }
+};
+
+static const struct conf_key catchup_keys[] = {
+	{ .name = "max_age", .type = KEY_DURATION,
+	  .off = FIELD(catchup_max_age), .min = 0, .max = 30 * 86400,
+	  .scale = 1 },
+	{ .name = NULL }
+};
+
+static const struct conf_key escalation_keys[] = {
+	{ .name = "after", .type = KEY_DURATION,
+	  .off = FIELD(escalation_after), .min = 0, .max = 30 * 86400,
+	  .scale = 1 },
+	{ .name = NULL }
+};
+
+static const struct conf_key digest_keys[] = {
+	{ .name = "time", .type = KEY_HHMM, .off = FIELD(digest_time),
+	  .max = 1439 },
+	{ .name = NULL }
+};
+
+/* reminders.<kind>: the channels a reminder of that kind goes to. */
+#define REMINDER_KIND(n, k) \
+	{ .name = n, .type = KEY_CHANNELS, .off = FIELD(kind_channels[k]), \
+	  .always = CH_BIT(CH_INAPP) }
+
+static const struct conf_key reminders_keys[] = {
+	REMINDER_KIND("followup", KIND_FOLLOWUP),
+	REMINDER_KIND("callback", KIND_CALLBACK),
+	REMINDER_KIND("renewal", KIND_RENEWAL),
+	REMINDER_KIND("birthday", KIND_BIRTHDAY),
+	REMINDER_KIND("custom", KIND_CUSTOM),
+	{ .name = NULL }
+};
+
+/* templates.<kind>.<channel>.{subject,body,body_file}. */
+static const struct conf_key message_keys[] = {
+	{ .name = "subject", .type = KEY_TEMPLATE,
+	  .off = offsetof(struct conf_message, subject), .subject = 1 },
+	{ .name = "body", .type = KEY_TEMPLATE,
+	  .off = offsetof(struct conf_message, body) },
+	{ .name = "body_file", .type = KEY_TEMPLATE_FILE,
+	  .off = offsetof(struct conf_message, body) },
+	{ .name = NULL }
+};
+
+#define TEMPLATE_CHANNEL(n, c) \
+	{ .name = n, .type = KEY_GROUP, \
+	  .off = (c) * sizeof(struct conf_message), .sub = message_keys, \
+	  .list_known = 1 }
+
+static const struct conf_key template_channel_keys[] = {
+	TEMPLATE_CHANNEL("inapp", CH_INAPP),
+	TEMPLATE_CHANNEL("email", CH_EMAIL),
+	TEMPLATE_CHANNEL("sms", CH_SMS),
+	TEMPLATE_CHANNEL("webhook", CH_WEBHOOK),
+	{ .name = NULL }
+};
+
+#define TEMPLATE_KIND(n, k) \
+	{ .name = n, .type = KEY_GROUP, .off = FIELD(messages[k]), \
+	  .sub = template_channel_keys, .list_known = 1 }
+
+static const struct conf_key templates_keys[] = {
+	TEMPLATE_KIND("followup", KIND_FOLLOWUP),
+	TEMPLATE_KIND("callback", KIND_CALLBACK),
+	TEMPLATE_KIND("renewal", KIND_RENEWAL),
+	TEMPLATE_KIND("birthday", KIND_BIRTHDAY),
+	TEMPLATE_KIND("custom", KIND_CUSTOM),
+	TEMPLATE_KIND("escalation", KIND_ESCALATION),
+	TEMPLATE_KIND("digest", KIND_DIGEST),
+	{ .name = NULL }
+};
+
 static const struct conf_key top_keys[] = {
 	{ .name = "database", .type = KEY_PATH, .restart = 1,
 	  .off = FIELD(database) },
@@ -115,13 +241,26 @@ static const struct conf_key top_keys[] = {
 	{ .name = "busy_timeout", .type = KEY_DURATION,
 	  .off = FIELD(busy_timeout_ms), .min = 0, .max = 60, .scale = 1000 },
 	{ .name = "control", .type = KEY_GROUP, .sub = control_keys },
+	{ .name = "working_hours", .type = KEY_GROUP, .sub = working_hours_keys,
+	  .post = check_working_hours },
+	{ .name = "renewal", .type = KEY_GROUP, .sub = renewal_keys },
+	{ .name = "birthday", .type = KEY_GROUP, .sub = birthday_keys },
+	{ .name = "catchup", .type = KEY_GROUP, .sub = catchup_keys },
+	{ .name = "escalation", .type = KEY_GROUP, .sub = escalation_keys },
+	{ .name = "digest", .type = KEY_GROUP, .sub = digest_keys },
+	{ .name = "reminders", .type = KEY_GROUP, .sub = reminders_keys,
+	  .list_known = 1 },
+	{ .name = "templates", .type = KEY_GROUP, .sub = templates_keys,
+	  .list_known = 1 },
 	{ .name = NULL }
 };
 
 static void walk_group(struct loader *, const config_setting_t *,
-    const struct conf_key *, const char *prefix);
+    const struct conf_key *, const struct conf_key *, const char *prefix);
 
 #define FIELD_PTR(c, off, type)	((type *)(void *)((char *)(c) + (off)))
+/* Key k's field in the config being loaded, inside the group walked. */
+#define KEY_PTR(ld, k, type)	FIELD_PTR((ld)->conf, (ld)->base + (k)->off, type)
 
 /* -- error collection ------------------------------------------------ */
 
@@ -359,7 +498,7 @@ load_string(struct loader *ld, const config_setting_t *s,
 		return;
 	if (k->check != NULL && k->check(ld, s, name, v) == -1)
 		return;
-	if (set_string(ld, k->off, v) == -1)
+	if (set_string(ld, ld->base + k->off, v) == -1)
 		err_at(ld, s, "'%s': %s", name, strerror(errno));
 }
 
@@ -378,7 +517,7 @@ load_path(struct loader *ld, const config_setting_t *s,
 		return;
 	}
 	if (k->check == NULL || k->check(ld, s, name, abs) == 0) {
-		char **field = FIELD_PTR(ld->conf, k->off, char *);
+		char **field = KEY_PTR(ld, k, char *);
 
 		free(*field);
 		*field = abs;
@@ -405,11 +544,11 @@ load_groupname(struct loader *ld, const config_setting_t *s,
 			    name, shown(v, buf, sizeof(buf)), strerror(errno));
 		return;
 	}
-	if (set_string(ld, k->off, v) == -1) {
+	if (set_string(ld, ld->base + k->off, v) == -1) {
 		err_at(ld, s, "'%s': %s", name, strerror(errno));
 		return;
 	}
-	*FIELD_PTR(ld->conf, k->gid_off, gid_t) = gid;
+	*FIELD_PTR(ld->conf, ld->base + k->gid_off, gid_t) = gid;
 }
 
 /*
@@ -473,7 +612,7 @@ load_int(struct loader *ld, const config_setting_t *s,
 		    name, (long long)k->min, (long long)k->max, v);
 		return;
 	}
-	*FIELD_PTR(ld->conf, k->off, int) = (int)v;
+	*KEY_PTR(ld, k, int) = (int)v;
 }
 
 static void
@@ -503,7 +642,7 @@ load_duration(struct loader *ld, const config_setting_t *s,
 		    shown(v, buf, sizeof(buf)));
 		return;
 	}
-	*FIELD_PTR(ld->conf, k->off, int64_t) = secs * k->scale;
+	*KEY_PTR(ld, k, int64_t) = secs * k->scale;
 }
 
 static void
@@ -546,16 +685,420 @@ load_enum(struct loader *ld, const config_setting_t *s,
 	enum_expected(ld, s, k, name, v);
 }
 
+/* -- lists: days, dates, channels ------------------------------------ */
+
+/* An element's own line when libconfig kept one, else its list's. */
+static const config_setting_t *
+where(const config_setting_t *list, const config_setting_t *elem)
+{
+	return config_setting_source_line(elem) > 0 ? elem : list;
+}
+
+/*
+ * A [...] or (...) of strings: its length, or -1 after reporting.  An
+ * empty list is fine here; callers that need an element say so.
+ */
+static int
+want_list(struct loader *ld, const config_setting_t *s, const char *name,
+    const char *example)
+{
+	int i, n;
+
+	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
+		err_at(ld, s, "'%s' must be a list of strings such as %s",
+		    name, example);
+		return -1;
+	}
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+			err_at(ld, where(s, e), "'%s' must be a list of "
+			    "strings such as %s", name, example);
+			return -1;
+		}
+	}
+	return n;
+}
+
+static const char *const day_names[] = {
+	"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL
+};
+
+/* The index of v in names[], or -1. */
+static int
+name_index(const char *const *names, const char *v)
+{
+	for (int i = 0; names[i] != NULL; i++)
+		if (strcmp(names[i], v) == 0)
+			return i;
+	return -1;
+}
+
+static void
+load_days(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name)
+{
+	unsigned days = 0;
+	char buf[256];
+	int i, n, d, bad = 0;
+
+	if ((n = want_list(ld, s, name, "[\"mon\", \"tue\"]")) == -1)
+		return;
+	if (n == 0) {
+		err_at(ld, s, "'%s' must name at least one day", name);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		const char *v = config_setting_get_string(e);
+
+		if ((d = name_index(day_names, v)) == -1) {
+			err_at(ld, where(s, e), "'%s': unknown day \"%s\"; "
+			    "write sun, mon, tue, wed, thu, fri or sat", name,
+			    shown(v, buf, sizeof(buf)));
+			bad++;
+		} else if (days & (1u << d)) {
+			err_at(ld, where(s, e), "'%s': \"%s\" is listed twice",
+			    name, v);
+			bad++;
+		} else
+			days |= 1u << d;
+	}
+	if (bad == 0)
+		*KEY_PTR(ld, k, unsigned) = days;
+}
+
+static int
+date_cmp(const void *a, const void *b)
+{
+	return tz_date_cmp(a, b);
+}
+
+static void
+load_dates(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name)
+{
+	struct tz_date *dates, **field;
+	char buf[256];
+	int i, j, n, good = 0, bad = 0;
+
+	if ((n = want_list(ld, s, name, "[\"2026-10-01\"]")) == -1)
+		return;
+	if ((dates = calloc(n > 0 ? (size_t)n : 1, sizeof(*dates))) == NULL) {
+		err_at(ld, s, "'%s': %s", name, strerror(errno));
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		const char *v = config_setting_get_string(e);
+
+		if (tz_parse_date(v, &dates[good]) == -1) {
+			err_at(ld, where(s, e), "'%s': \"%s\" is not a date; "
+			    "write a real date as \"YYYY-MM-DD\"", name,
+			    shown(v, buf, sizeof(buf)));
+			bad++;
+			continue;
+		}
+		for (j = 0; j < good; j++)
+			if (tz_date_cmp(&dates[j], &dates[good]) == 0)
+				break;
+		if (j < good) {
+			err_at(ld, where(s, e), "'%s': \"%s\" is listed twice",
+			    name, v);
+			bad++;
+		} else
+			good++;
+	}
+	if (bad > 0) {
+		free(dates);
+		return;
+	}
+	/* Sorted, so "is this a holiday" can be a binary search. */
+	qsort(dates, (size_t)n, sizeof(*dates), date_cmp);
+	field = KEY_PTR(ld, k, struct tz_date *);
+	free(*field);
+	*field = dates;
+	*FIELD_PTR(ld->conf, ld->base + k->n_off, size_t) = (size_t)n;
+}
+
+static void
+load_channels(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name)
+{
+	unsigned seen = 0;
+	char buf[256];
+	int i, n, c, bad = 0;
+
+	if ((n = want_list(ld, s, name, "[\"inapp\", \"email\"]")) == -1)
+		return;
+	for (i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		const char *v = config_setting_get_string(e);
+
+		if ((c = channel_from_name(v)) == -1) {
+			err_at(ld, where(s, e), "'%s': unknown channel \"%s\"; "
+			    "write inapp, email, sms or webhook", name,
+			    shown(v, buf, sizeof(buf)));
+			bad++;
+		} else if (seen & CH_BIT(c)) {
+			err_at(ld, where(s, e), "'%s': \"%s\" is listed twice",
+			    name, v);
+			bad++;
+		} else
+			seen |= CH_BIT(c);
+	}
+	if (bad == 0)
+		*KEY_PTR(ld, k, unsigned) = seen | k->always;
+}
+
+static void
+load_hhmm(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name)
+{
+	char buf[256];
+	const char *v;
+	int minute;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		err_at(ld, s, "'%s' must be a time string such as \"09:00\"",
+		    name);
+		return;
+	}
+	v = config_setting_get_string(s);
+	if (tz_parse_hhmm(v, k->max == 1440, &minute) == -1) {
+		err_at(ld, s, "'%s': \"%s\" is not a time; write \"HH:MM\" "
+		    "from \"00:00\" to \"%s\"", name, shown(v, buf, sizeof(buf)),
+		    k->max == 1440 ? "24:00" : "23:59");
+		return;
+	}
+	*KEY_PTR(ld, k, int) = minute;
+}
+
+/* end after start, checked once both are known (either may be default). */
+static void
+check_working_hours(struct loader *ld, const config_setting_t *group,
+    const char *name)
+{
+	const struct workhours *wh = &ld->conf->working_hours;
+	const config_setting_t *s;
+
+	if (wh->end > wh->start)
+		return;
+	if ((s = config_setting_get_member(group, "end")) == NULL &&
+	    (s = config_setting_get_member(group, "start")) == NULL)
+		s = group;
+	err_at(ld, s, "'%s.end' (%02d:%02d) must be later than '%s.start' "
+	    "(%02d:%02d)", name, wh->end / 60, wh->end % 60, name,
+	    wh->start / 60, wh->start % 60);
+}
+
+/* -- templates ------------------------------------------------------- */
+
+/* "FILE:LINE: " for a line of a body_file, named as the admin wrote it. */
+static void
+err_file_line(struct loader *ld, const char *file, int line)
+{
+	fprintf(ld->errs, "%s:%d: ", file, line);
+}
+
+/*
+ * Compiles text for key `name` into the key's field.  Errors inside the
+ * text are reported at their own line: the setting's line plus the line
+ * within an inline template, or the line of body_file.
+ */
+static void
+compile_template(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name, const char *text,
+    const char *file)
+{
+	struct tmpl *t, **field;
+	char *err = NULL;
+	int line;
+
+	if (tmpl_utf8_check(text, strlen(text), &line) == 0)
+		t = tmpl_compile(text, &err, &line);
+	else {
+		t = NULL;
+		err = strdup("invalid UTF-8");
+	}
+	if (t == NULL) {
+		if (line < 1)
+			line = 1;
+		if (file != NULL)
+			err_file_line(ld, file, line);
+		else
+			err_where(ld, config_setting_source_file(s),
+			    config_setting_source_line(s) + (unsigned)line - 1);
+		fprintf(ld->errs, "%s in %s\n",
+		    err != NULL ? err : strerror(ENOMEM), name);
+		ld->nerrs++;
+		free(err);
+		return;
+	}
+	field = KEY_PTR(ld, k, struct tmpl *);
+	tmpl_free(*field);
+	*field = t;
+}
+
+static void
+load_template(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name)
+{
+	const char *v;
+
+	if (want_string(ld, s, name, &v) == -1)
+		return;
+	if (k->subject) {
+		if (strcmp(config_setting_name(config_setting_parent(s)),
+		    "sms") == 0) {
+			err_at(ld, s, "'%s': sms messages have no subject",
+			    name);
+			return;
+		}
+		if (strpbrk(v, "\r\n") != NULL) {
+			err_at(ld, s, "'%s' must be one line", name);
+			return;
+		}
+	}
+	compile_template(ld, s, k, name, v, NULL);
+}
+
+/*
+ * Reads a body_file: a regular file of at most 64 KiB, not empty.  One
+ * final newline is dropped, so a one-line SMS written with an editor stays
+ * one line.  NULL after reporting.
+ */
+static char *
+read_template_file(struct loader *ld, const config_setting_t *s,
+    const char *name, const char *file)
+{
+	struct stat st;
+	char *text = NULL;
+	ssize_t n = -1;
+	int fd;
+
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1 ||
+	    fstat(fd, &st) == -1) {
+		err_at(ld, s, "'%s': cannot read \"%s\": %s", name, file,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > TEMPLATE_FILE_MAX) {
+		err_at(ld, s, "'%s': \"%s\" must be a regular file of at most "
+		    "64 KiB", name, file);
+		goto out;
+	}
+	if ((text = malloc((size_t)st.st_size + 1)) == NULL ||
+	    (n = read(fd, text, (size_t)st.st_size)) == -1) {
+		err_at(ld, s, "'%s': cannot read \"%s\": %s", name, file,
+		    strerror(errno));
+		goto out;
+	}
+	text[n] = '\0';
+	if (n > 0 && text[n - 1] == '\n')
+		text[--n] = '\0';
+	if (n == 0 || (size_t)n != strlen(text)) {
+		err_at(ld, s, "'%s': \"%s\" is %s", name, file,
+		    n == 0 ? "empty" : "not text (it holds a NUL byte)");
+		n = -1;
+	}
+out:
+	if (fd != -1)
+		close(fd);
+	if (n <= 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+static void
+load_template_file(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name)
+{
+	char file[PATH_MAX], *text;
+	const char *v;
+	int len;
+
+	if (want_string(ld, s, name, &v) == -1)
+		return;
+	if (config_setting_get_member(config_setting_parent(s), "body")) {
+		err_at(ld, s, "'%s': set body or body_file, not both", name);
+		return;
+	}
+	/* Relative to the config file, as @include is. */
+	if (v[0] == '/' || strcmp(ld->dir, ".") == 0)
+		len = snprintf(file, sizeof(file), "%s", v);
+	else
+		len = snprintf(file, sizeof(file), "%s/%s", ld->dir, v);
+	if (len < 0 || (size_t)len >= sizeof(file)) {
+		err_at(ld, s, "'%s': the path is too long", name);
+		return;
+	}
+	if ((text = read_template_file(ld, s, name, file)) == NULL)
+		return;
+	compile_template(ld, s, k, name, text, file);
+	free(text);
+}
+
+/*
+ * Whatever templates the file does not set come from template_defaults.c.
+ * Those compile (tests prove it); an error here would be a bug in crmd.
+ */
+static void
+default_template(struct loader *ld, struct tmpl **field, const char *text,
+    int k, int c)
+{
+	char *err = NULL;
+	int line;
+
+	if (*field != NULL || text == NULL)
+		return;
+	if ((*field = tmpl_compile(text, &err, &line)) != NULL)
+		return;
+	err_where(ld, NULL, 0);
+	fprintf(ld->errs, "built-in template %s.%s, line %d: %s\n",
+	    kind_name(k), channel_name(c), line,
+	    err != NULL ? err : strerror(ENOMEM));
+	ld->nerrs++;
+	free(err);
+}
+
+static void
+default_templates(struct loader *ld)
+{
+	for (int k = 0; k < KIND_MAX; k++) {
+		for (int c = 0; c < CH_MAX; c++) {
+			struct conf_message *m = &ld->conf->messages[k][c];
+
+			default_template(ld, &m->subject,
+			    tmpl_default_subject(k, c), k, c);
+			default_template(ld, &m->body,
+			    tmpl_default_body(k, c), k, c);
+		}
+	}
+}
+
 static void
 load_group(struct loader *ld, const config_setting_t *s,
     const struct conf_key *k, const char *name)
 {
+	size_t base = ld->base;
+	int nerrs = ld->nerrs;
+
 	if (!config_setting_is_group(s)) {
 		err_at(ld, s, "'%s' must be a group: %s = { ... };", name,
 		    k->name);
 		return;
 	}
-	walk_group(ld, s, k->sub, name);
+	ld->base += k->off;
+	walk_group(ld, s, k, k->sub, name);
+	ld->base = base;
+	/* Cross-key checks only make sense when every key was good. */
+	if (k->post != NULL && ld->nerrs == nerrs)
+		k->post(ld, s, name);
 }
 
 static void
@@ -570,12 +1113,40 @@ load_key(struct loader *ld, const config_setting_t *s,
 	case KEY_DURATION:	load_duration(ld, s, k, name);	break;
 	case KEY_ENUM:		load_enum(ld, s, k, name);	break;
 	case KEY_GROUP:		load_group(ld, s, k, name);	break;
+	case KEY_HHMM:		load_hhmm(ld, s, k, name);	break;
+	case KEY_DAYS:		load_days(ld, s, k, name);	break;
+	case KEY_DATES:		load_dates(ld, s, k, name);	break;
+	case KEY_CHANNELS:	load_channels(ld, s, k, name);	break;
+	case KEY_TEMPLATE:	load_template(ld, s, k, name);	break;
+	case KEY_TEMPLATE_FILE:	load_template_file(ld, s, k, name); break;
 	}
+}
+
+/* "unknown key 'templates.renewl'; known here: followup, ..." */
+static void
+unknown_key(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *parent, const struct conf_key *table,
+    const char *name)
+{
+	const struct conf_key *k;
+
+	if (parent == NULL || !parent->list_known) {
+		err_at(ld, s, "unknown key '%s'", name);
+		return;
+	}
+	err_where(ld, config_setting_source_file(s),
+	    config_setting_source_line(s));
+	fprintf(ld->errs, "unknown key '%s'; known here:", name);
+	for (k = table; k->name != NULL; k++)
+		fprintf(ld->errs, "%s %s", k == table ? "" : ",", k->name);
+	fputc('\n', ld->errs);
+	ld->nerrs++;
 }
 
 static void
 walk_group(struct loader *ld, const config_setting_t *group,
-    const struct conf_key *table, const char *prefix)
+    const struct conf_key *parent, const struct conf_key *table,
+    const char *prefix)
 {
 	int i, n = config_setting_length(group);
 
@@ -590,7 +1161,7 @@ walk_group(struct loader *ld, const config_setting_t *group,
 			if (strcmp(k->name, config_setting_name(s)) == 0)
 				break;
 		if (k->name == NULL)
-			err_at(ld, s, "unknown key '%s'", name);
+			unknown_key(ld, s, parent, table, name);
 		else
 			load_key(ld, s, k, name);
 	}
@@ -615,6 +1186,19 @@ conf_defaults(void)
 	c->ctl_max_clients = 64;
 	c->ctl_idle_timeout = 60;
 	c->ctl_max_request = 65536;
+	workhours_default(&c->working_hours);
+	c->immediate_channels = CH_BIT(CH_INAPP);
+	c->renewal_days_before = 30;
+	c->renewal_time = 9 * 60 + 30;
+	c->birthday_time = 9 * 60;
+	c->catchup_max_age = 24 * 3600;
+	c->escalation_after = 24 * 3600;
+	c->digest_time = 8 * 60 + 30;
+	c->kind_channels[KIND_FOLLOWUP] = CH_BIT(CH_INAPP) | CH_BIT(CH_EMAIL);
+	c->kind_channels[KIND_CALLBACK] = CH_BIT(CH_INAPP) | CH_BIT(CH_SMS);
+	c->kind_channels[KIND_RENEWAL] = CH_BIT(CH_INAPP) | CH_BIT(CH_EMAIL);
+	c->kind_channels[KIND_BIRTHDAY] = CH_BIT(CH_INAPP);
+	c->kind_channels[KIND_CUSTOM] = CH_BIT(CH_INAPP);
 	if (c->database == NULL || c->socket == NULL || c->timezone == NULL) {
 		conf_free(c);
 		return NULL;
@@ -676,7 +1260,7 @@ parse_and_check(struct loader *ld)
 	if (config_read_file(&cf, ld->path) == CONFIG_FALSE)
 		parse_error(ld, &cf);
 	else
-		walk_group(ld, config_root_setting(&cf), top_keys, "");
+		walk_group(ld, config_root_setting(&cf), NULL, top_keys, "");
 	config_destroy(&cf);
 }
 
@@ -709,6 +1293,8 @@ conf_load(const char *path, char **errors)
 	ld.dir = dir;
 	parse_and_check(&ld);
 	derive_socket_gid(ld.conf);
+	if (ld.nerrs == 0)
+		default_templates(&ld);
 	if (fclose(ld.errs) != 0) {
 		ld.errs = NULL;
 		goto oom;
@@ -747,6 +1333,13 @@ conf_free(struct crmd_conf *c)
 	free(c->timezone);
 	free(c->admin_group);
 	free(c->read_group);
+	free(c->working_hours.holidays);
+	for (int k = 0; k < KIND_MAX; k++) {
+		for (int ch = 0; ch < CH_MAX; ch++) {
+			tmpl_free(c->messages[k][ch].subject);
+			tmpl_free(c->messages[k][ch].body);
+		}
+	}
 	free(c);
 }
 

@@ -13,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "template.h"
 
 static char	tmpdir[] = "/tmp/test_conf.XXXXXX";
 
@@ -219,6 +221,219 @@ test_tzdir(void **state)
 	unsetenv("TZDIR");
 }
 
+/* Renders conf message m's part with every field set to its own name. */
+static char *
+render_named(const struct tmpl *t)
+{
+	struct tmpl_vars v = { 0 };
+	char *out;
+
+	for (int f = 0; f < TF_MAX; f++)
+		v.v[f] = tmpl_field_name(f);
+	assert_non_null(t);
+	assert_non_null(out = tmpl_render(t, &v, TE_TEXT));
+	return out;
+}
+
+static void
+test_reminder_defaults(void **state)
+{
+	struct crmd_conf *c = load_ok("rdefaults.conf", "");
+	char *out;
+
+	/* Mon-Fri 09:00-18:00, bit 0 = Sunday. */
+	assert_int_equal(c->working_hours.days, 0x3e);
+	assert_int_equal(c->working_hours.start, 9 * 60);
+	assert_int_equal(c->working_hours.end, 18 * 60);
+	assert_null(c->working_hours.holidays);
+	assert_int_equal(c->working_hours.nholidays, 0);
+	assert_int_equal(c->immediate_channels, CH_BIT(CH_INAPP));
+	assert_int_equal(c->renewal_days_before, 30);
+	assert_int_equal(c->renewal_time, 9 * 60 + 30);
+	assert_int_equal(c->birthday_time, 9 * 60);
+	assert_int_equal(c->catchup_max_age, 86400);
+	assert_int_equal(c->escalation_after, 86400);
+	assert_int_equal(c->digest_time, 8 * 60 + 30);
+	assert_int_equal(c->kind_channels[KIND_FOLLOWUP],
+	    CH_BIT(CH_INAPP) | CH_BIT(CH_EMAIL));
+	assert_int_equal(c->kind_channels[KIND_CALLBACK],
+	    CH_BIT(CH_INAPP) | CH_BIT(CH_SMS));
+	assert_int_equal(c->kind_channels[KIND_RENEWAL],
+	    CH_BIT(CH_INAPP) | CH_BIT(CH_EMAIL));
+	assert_int_equal(c->kind_channels[KIND_BIRTHDAY], CH_BIT(CH_INAPP));
+	assert_int_equal(c->kind_channels[KIND_CUSTOM], CH_BIT(CH_INAPP));
+	/* Every message has a body; inapp and email a subject, sms none. */
+	for (int k = 0; k < KIND_MAX; k++) {
+		for (int ch = 0; ch < CH_MAX; ch++) {
+			const struct conf_message *m = &c->messages[k][ch];
+
+			assert_non_null(m->body);
+			assert_int_equal(m->subject != NULL,
+			    ch == CH_INAPP || ch == CH_EMAIL);
+		}
+	}
+	out = render_named(c->messages[KIND_FOLLOWUP][CH_INAPP].subject);
+	assert_string_equal(out, "【回访提醒】customer.namereminder.late");
+	free(out);
+	conf_free(c);
+}
+
+static void
+test_reminder_values(void **state)
+{
+	struct crmd_conf *c = load_ok("rvalues.conf",
+	    "working_hours = {\n"
+	    "  days = [\"sun\", \"sat\"];\n"
+	    "  start = \"00:00\"; end = \"24:00\";\n"
+	    "  holidays = [\"2027-01-01\", \"2026-10-01\", \"2026-02-17\"];\n"
+	    "  immediate = [];\n"
+	    "};\n"
+	    "renewal = { days_before = 0; time = \"23:59\"; };\n"
+	    "birthday = { time = \"07:05\"; };\n"
+	    "catchup = { max_age = \"0s\"; };\n"
+	    "escalation = { after = \"30d\"; };\n"
+	    "digest = { time = \"00:00\"; };\n"
+	    "reminders = { followup = []; callback = [\"webhook\", \"sms\"];"
+	    " birthday = (\"inapp\", \"email\"); };\n");
+
+	assert_int_equal(c->working_hours.days, 0x41);
+	assert_int_equal(c->working_hours.start, 0);
+	assert_int_equal(c->working_hours.end, 1440);
+	/* Sorted, whatever the order in the file. */
+	assert_int_equal(c->working_hours.nholidays, 3);
+	assert_int_equal(c->working_hours.holidays[0].year, 2026);
+	assert_int_equal(c->working_hours.holidays[0].mon, 2);
+	assert_int_equal(c->working_hours.holidays[0].day, 17);
+	assert_int_equal(c->working_hours.holidays[1].mon, 10);
+	assert_int_equal(c->working_hours.holidays[2].year, 2027);
+	assert_int_equal(c->immediate_channels, 0);
+	assert_int_equal(c->renewal_days_before, 0);
+	assert_int_equal(c->renewal_time, 23 * 60 + 59);
+	assert_int_equal(c->birthday_time, 7 * 60 + 5);
+	assert_int_equal(c->catchup_max_age, 0);
+	assert_int_equal(c->escalation_after, 30 * 86400);
+	assert_int_equal(c->digest_time, 0);
+	/* inapp is always there, listed or not. */
+	assert_int_equal(c->kind_channels[KIND_FOLLOWUP], CH_BIT(CH_INAPP));
+	assert_int_equal(c->kind_channels[KIND_CALLBACK],
+	    CH_BIT(CH_INAPP) | CH_BIT(CH_SMS) | CH_BIT(CH_WEBHOOK));
+	assert_int_equal(c->kind_channels[KIND_BIRTHDAY],
+	    CH_BIT(CH_INAPP) | CH_BIT(CH_EMAIL));
+	/* Kinds not mentioned keep their defaults. */
+	assert_int_equal(c->kind_channels[KIND_RENEWAL],
+	    CH_BIT(CH_INAPP) | CH_BIT(CH_EMAIL));
+	conf_free(c);
+}
+
+/*
+ * Configured templates replace the built-in ones piece by piece; a
+ * body_file is found relative to the config file, not the working
+ * directory, and loses one final newline.
+ */
+static void
+test_templates(void **state)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32], *errors = NULL, *out;
+	struct crmd_conf *c;
+	FILE *fp;
+
+	snprintf(dir, sizeof(dir), "%s/etc", tmpdir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/续约.tmpl", dir);
+	assert_non_null(fp = fopen(path, "w"));
+	fputs("《{contract.title}》\n{{到期}} {contract.end_date}\n", fp);
+	assert_int_equal(fclose(fp), 0);
+	snprintf(path, sizeof(path), "%s/crmd.conf", dir);
+	assert_non_null(fp = fopen(path, "w"));
+	fputs("templates = {\n"
+	    "  renewal = {\n"
+	    "    email = { body_file = \"续约.tmpl\"; };\n"
+	    "    webhook = { subject = \"续约 {customer.name}\"; };\n"
+	    "  };\n"
+	    "  followup = { inapp = { subject = \"回访 {customer.name}\"; }; };\n"
+	    "};\n", fp);
+	assert_int_equal(fclose(fp), 0);
+
+	if ((c = conf_load(path, &errors)) == NULL)
+		fail_msg("%s", errors);
+	out = render_named(c->messages[KIND_RENEWAL][CH_EMAIL].body);
+	assert_string_equal(out, "《contract.title》\n{到期} contract.end_date");
+	free(out);
+	/* The subject of that message is still the built-in one. */
+	out = render_named(c->messages[KIND_RENEWAL][CH_EMAIL].subject);
+	assert_non_null(strstr(out, "【合同续约】"));
+	free(out);
+	out = render_named(c->messages[KIND_RENEWAL][CH_WEBHOOK].subject);
+	assert_string_equal(out, "续约 customer.name");
+	free(out);
+	out = render_named(c->messages[KIND_FOLLOWUP][CH_INAPP].subject);
+	assert_string_equal(out, "回访 customer.name");
+	free(out);
+	out = render_named(c->messages[KIND_FOLLOWUP][CH_INAPP].body);
+	assert_non_null(strstr(out, "需要回访"));
+	free(out);
+	conf_free(c);
+}
+
+static void
+test_body_file_limits(void **state)
+{
+	char tmpl[PATH_MAX], conf[PATH_MAX * 2], *errors = NULL, *big;
+	struct crmd_conf *c;
+	FILE *fp;
+
+	/* Exactly 64 KiB loads, an absolute path works ... */
+	snprintf(tmpl, sizeof(tmpl), "%s/big.tmpl", tmpdir);
+	assert_non_null(big = malloc(64 * 1024 + 2));
+	memset(big, 'x', 64 * 1024 + 1);
+	big[64 * 1024] = '\0';
+	assert_non_null(fp = fopen(tmpl, "w"));
+	fputs(big, fp);
+	assert_int_equal(fclose(fp), 0);
+	snprintf(conf, sizeof(conf), "templates = { custom = { email = "
+	    "{ body_file = \"%s\"; }; }; };\n", tmpl);
+	c = load_ok("big.conf", conf);
+	free(render_named(c->messages[KIND_CUSTOM][CH_EMAIL].body));
+	conf_free(c);
+
+	/* ... one byte more does not. */
+	assert_non_null(fp = fopen(tmpl, "a"));
+	fputc('x', fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_null(conf_load(write_conf("big.conf", conf), &errors));
+	assert_non_null(strstr(errors, "big.conf:1: 'templates.custom.email."
+	    "body_file': \""));
+	assert_non_null(strstr(errors, "/big.tmpl\" must be a regular file "
+	    "of at most 64 KiB\n"));
+	free(errors);
+
+	/* A directory is not a template. */
+	snprintf(conf, sizeof(conf), "templates = { custom = { email = "
+	    "{ body_file = \"%s\"; }; }; };\n", tmpdir);
+	assert_null(conf_load(write_conf("dir.conf", conf), &errors));
+	assert_non_null(strstr(errors, "must be a regular file"));
+	free(errors);
+	free(big);
+}
+
+/* Every new key is reloadable: none is reported as needing a restart. */
+static void
+test_reminder_keys_reload(void **state)
+{
+	struct crmd_conf *a, *b;
+
+	a = load_ok("rr1.conf", "");
+	b = load_ok("rr2.conf", "working_hours = { days = [\"mon\"]; "
+	    "holidays = [\"2026-10-01\"]; immediate = [\"sms\"]; };\n"
+	    "renewal = { days_before = 7; };\ncatchup = { max_age = \"1h\"; };\n"
+	    "reminders = { custom = [\"email\"]; };\n"
+	    "templates = { digest = { sms = { body = \"{digest.counts}\"; }; };"
+	    " };\n");
+	assert_null(conf_restart_only_changes(a, b));
+	conf_free(a);
+	conf_free(b);
+}
+
 static int
 setup(void **state)
 {
@@ -246,6 +461,11 @@ main(void)
 		cmocka_unit_test(test_errors_all_reported),
 		cmocka_unit_test(test_restart_only_changes),
 		cmocka_unit_test(test_tzdir),
+		cmocka_unit_test(test_reminder_defaults),
+		cmocka_unit_test(test_reminder_values),
+		cmocka_unit_test(test_templates),
+		cmocka_unit_test(test_body_file_limits),
+		cmocka_unit_test(test_reminder_keys_reload),
 	};
 
 	unsetenv("TZDIR");
