@@ -416,6 +416,12 @@ static const struct {
 	{ "outbox sending", "outbox", "sending" },
 	{ "outbox sent", "outbox", "sent" },
 	{ "outbox dead", "outbox", "dead" },
+	{ "reminders fired", "scheduler", "fired" },
+	{ "fired late", "scheduler", "late" },
+	{ "missed", "scheduler", "missed" },
+	{ "escalated", "scheduler", "escalated" },
+	{ "digests", "scheduler", "digests" },
+	{ "next event", "scheduler", "next_event" },
 };
 
 static char *
@@ -427,6 +433,10 @@ status_cell(const json_t *data, size_t i)
 		return uptime_cell(data);
 	if (strcmp(status_rows[i].key, "last_reload_at") == 0)
 		return when_cell(data, "last_reload_at");
+	if (status_rows[i].subkey != NULL &&
+	    strcmp(status_rows[i].subkey, "next_event") == 0)
+		return json_is_null(json_object_get(v, "next_event")) ?
+		    strdup("none") : when_cell(v, "next_event");
 	if (status_rows[i].subkey != NULL)
 		v = json_object_get(v, status_rows[i].subkey);
 	return json_cell(v);

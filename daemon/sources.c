@@ -199,11 +199,41 @@ handle(struct crmd *crmd, const struct change_row *c, int64_t now)
 	return STORE_OK;	/* a table a later feature watches */
 }
 
+/* One change row in a transaction of its own; a row that keeps failing
+ * is logged, audited and dropped, so it cannot block every later one. */
+static int
+process_one(struct crmd *crmd, const struct change_row *c, int64_t now)
+{
+	char detail[160];
+	int rc;
+
+	if ((rc = store_begin(crmd->store)) != STORE_OK)
+		return rc;
+	if ((rc = handle(crmd, c, now)) == STORE_ERR) {
+		log_warnx("change %lld (%s %lld): %s; skipped", (long long)c->id,
+		    c->tbl, (long long)c->row_id, store_errmsg(crmd->store));
+		store_rollback(crmd->store);
+		if ((rc = store_begin(crmd->store)) != STORE_OK)
+			return rc;
+		snprintf(detail, sizeof(detail), "change %lld to %s %lld could "
+		    "not be handled; see the log", (long long)c->id, c->tbl,
+		    (long long)c->row_id);
+		rc = store_audit(crmd->store, "crmd", "change.skipped", 0,
+		    detail);
+	}
+	if (rc == STORE_OK)
+		rc = store_changes_done(crmd->store, c->id);
+	if (rc == STORE_OK)
+		return store_commit(crmd->store);
+	store_rollback(crmd->store);
+	return rc;
+}
+
 int
 sources_process(struct crmd *crmd, int64_t now, int *more)
 {
-	struct change_row *rows;
-	size_t n;
+	struct change_row *rows = NULL;
+	size_t n = 0;
 	int rc;
 
 	*more = 0;
@@ -216,11 +246,13 @@ sources_process(struct crmd *crmd, int64_t now, int *more)
 		rc = store_changes_done(crmd->store, rows[n - 1].id);
 	if (rc == STORE_OK)
 		rc = store_commit(crmd->store);
-	else {
-		if (rc == STORE_ERR)
-			log_warnx("processing changes: %s",
-			    store_errmsg(crmd->store));
+	else
 		store_rollback(crmd->store);
+	if (rc == STORE_ERR && n > 0) {
+		/* Find the bad row: one transaction per row this time. */
+		rc = STORE_OK;
+		for (size_t i = 0; i < n && rc == STORE_OK; i++)
+			rc = process_one(crmd, &rows[i], now);
 	}
 	if (rc == STORE_OK) {
 		*more = n == CHANGE_BATCH;
