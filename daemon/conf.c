@@ -240,6 +240,7 @@ static const struct conf_key top_keys[] = {
 	{ .name = "log", .type = KEY_GROUP, .sub = log_keys },
 	{ .name = "busy_timeout", .type = KEY_DURATION,
 	  .off = FIELD(busy_timeout_ms), .min = 0, .max = 60, .scale = 1000 },
+	{ .name = "demo_data", .type = KEY_PATH, .off = FIELD(demo_data) },
 	{ .name = "control", .type = KEY_GROUP, .sub = control_keys },
 	{ .name = "working_hours", .type = KEY_GROUP, .sub = working_hours_keys,
 	  .post = check_working_hours },
@@ -1328,6 +1329,7 @@ conf_free(struct crmd_conf *c)
 		return;
 	free(c->path);
 	free(c->database);
+	free(c->demo_data);
 	free(c->socket);
 	free(c->socket_group);
 	free(c->timezone);

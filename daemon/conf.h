@@ -44,6 +44,8 @@ struct crmd_conf {
 	int		 log_debug;	/* log.level = "debug" */
 
 	int64_t		 busy_timeout_ms; /* startup wait for a locked db */
+	char		*demo_data;	/* development: SQL loaded into an empty
+					   database at start; NULL: none */
 
 	int		 ctl_max_clients;	/* control.max_clients */
 	int64_t		 ctl_idle_timeout;	/* control.idle_timeout, seconds */

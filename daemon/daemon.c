@@ -180,6 +180,19 @@ open_store(struct crmd *crmd)
 	}
 	log_info("database %s open, schema version %d",
 	    crmd->conf->database, version);
+	if (crmd->conf->demo_data != NULL) {
+		int loaded;
+
+		if (store_load_demo(crmd->store, crmd->conf->demo_data, &loaded,
+		    &err) == -1) {
+			log_warnx("%s", err);
+			free(err);
+			return -1;
+		}
+		if (loaded)
+			log_info("loaded demo data from %s",
+			    crmd->conf->demo_data);
+	}
 	/* From now on nothing on the loop may wait long for a lock. */
 	store_set_busy_timeout(crmd->store, CRMD_LOOP_BUSY_TIMEOUT_MS);
 	return 0;

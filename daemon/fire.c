@@ -137,6 +137,8 @@ fire_one(struct crmd *crmd, const struct due_row *r, int64_t now, int late,
 		return rc;
 	snprintf(detail, sizeof(detail), "reminder %lld (%s) fired%s",
 	    (long long)r->id, kind_name(r->kind), late ? " late" : "");
+	log_debug("reminder %lld fired: %s %s for %s, to %s", (long long)r->id,
+	    kind_label(r->kind), due, r->c_name, r->u_name);
 	if ((rc = store_audit(crmd->store, "crmd", "reminder.fired",
 	    r->customer_id, detail)) != STORE_OK)
 		return rc;
