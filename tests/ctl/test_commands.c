@@ -115,7 +115,10 @@ run_cmd(struct run *r, const char *name)
 	"\"database\":\"/var/lib/crmd/客户.db\",\"schema_version\":7," \
 	"\"timezone\":\"Asia/Shanghai\",\"customers\":1234," \
 	"\"reminders_pending\":5,\"outbox\":{\"queued\":1,\"sending\":0," \
-	"\"sent\":99,\"dead\":2}}}"
+	"\"sent\":99,\"dead\":2},\"scheduler\":{\"fired\":40,\"late\":3," \
+	"\"missed\":1,\"escalated\":2,\"digests\":6,\"wakeups\":90," \
+	"\"next_event\":1714600000,\"fire_latency_ms\":{\"p50\":0.4," \
+	"\"p99\":1.2,\"max\":3.0,\"count\":37}}}}"
 
 static void
 test_status_human(void **state)
@@ -141,7 +144,13 @@ test_status_human(void **state)
 	    "outbox queued      1\n"
 	    "outbox sending     0\n"
 	    "outbox sent        99\n"
-	    "outbox dead        2\n");
+	    "outbox dead        2\n"
+	    "reminders fired    40\n"
+	    "fired late         3\n"
+	    "missed             1\n"
+	    "escalated          2\n"
+	    "digests            6\n"
+	    "next event         2024-05-01 21:46:40\n");
 	assert_int_equal(r->errlen, 0);
 }
 
