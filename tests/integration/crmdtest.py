@@ -140,6 +140,15 @@ class DaemonTest(unittest.TestCase):
         self.d = Daemon(self.extra_conf)
         self.addCleanup(self.d.cleanup)
 
+    def tearDown(self):
+        # Every test ends with a clean stop: exit 0 also means no leak or
+        # memory error reported by ASan (or valgrind, see tests/valgrind).
+        p = self.d.proc
+        if p is not None and p.poll() is None:
+            rc = self.d.stop()
+            self.assertEqual(rc, 0, "crmd did not stop cleanly:\n"
+                             + self.d.log_text()[-4000:])
+
     def run(self, result=None):
         failures = len(result.failures) + len(result.errors) if result else 0
         r = super().run(result)

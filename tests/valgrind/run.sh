@@ -1,0 +1,30 @@
+#!/bin/sh
+# Runs integration tests against crmd under valgrind.  Valgrind cannot run
+# the ASan build, so this builds a plain crmd beside it first.  Any memory
+# error or leak makes crmd exit 99, which the tests see as a failed stop.
+set -eu
+src=$1 bin=$2 crmctl=$3
+plain=$bin/valgrind-build
+cmake -S "$src" -B "$plain" -DCRMD_SANITIZE=OFF -DCRMD_TESTS=OFF \
+    -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build "$plain" --target crmd -j2 >/dev/null
+cat > "$plain/crmd-valgrind" <<WRAP
+#!/bin/sh
+exec valgrind -q --error-exitcode=99 --leak-check=full \
+    --show-leak-kinds=definite,indirect \
+    --errors-for-leak-kinds=definite,indirect "$plain/daemon/crmd" "\$@"
+WRAP
+chmod +x "$plain/crmd-valgrind"
+cd "$src/tests/integration"
+CRMD_BIN=$plain/crmd-valgrind CRMCTL_BIN=$crmctl PYTHONDONTWRITEBYTECODE=1 \
+exec /usr/bin/python3 -m unittest -v \
+    test_lifecycle.Lifecycle.test_status_json_keys \
+    test_lifecycle.Lifecycle.test_reload_applies_a_valid_config \
+    test_lifecycle.Lifecycle.test_broken_reload_keeps_old_config \
+    test_lifecycle.Lifecycle.test_sigterm_exits_zero_and_removes_socket \
+    test_robustness.Robustness.test_garbage_gets_400_and_close \
+    test_robustness.Robustness.test_oversized_request_413_and_close \
+    test_robustness.Robustness.test_pipelined_requests_all_answered \
+    test_reminders.Engine \
+    test_reminders.Digest \
+    test_reminder_cmds
