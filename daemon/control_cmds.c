@@ -19,7 +19,7 @@
 #include "log.h"
 #include "peer.h"
 #include "protocol.h"
-#include "sched.h"
+#include "scheduler.h"
 #include "store.h"
 
 static void	cmd_ping(struct crmd *, const struct peer *, json_t *,

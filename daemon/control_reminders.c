@@ -23,7 +23,7 @@
 #include "peer.h"
 #include "protocol.h"
 #include "recur.h"
-#include "sched.h"
+#include "scheduler.h"
 #include "sources.h"
 #include "store.h"
 #include "store_ctl.h"

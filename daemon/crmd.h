@@ -27,7 +27,7 @@ struct crmd {
 	struct store		*store;
 	struct control		*control;
 	struct audit		*audit;
-	struct sched		*sched;		/* reminders: sched.c */
+	struct sched		*sched;		/* reminders: scheduler.c */
 	struct watch		*watch;		/* change detection: watch.c */
 	struct event		*ev_sighup;
 	struct event		*ev_sigterm;

@@ -19,7 +19,7 @@
 #include "crmd.h"
 #include "log.h"
 #include "notify.h"
-#include "sched.h"
+#include "scheduler.h"
 #include "store.h"
 #include "tz.h"
 #include "watch.h"
@@ -192,6 +192,11 @@ open_store(struct crmd *crmd)
 		if (loaded)
 			log_info("loaded demo data from %s",
 			    crmd->conf->demo_data);
+	}
+	if (store_checkpointer_start(crmd->store, &err) == -1) {
+		log_warnx("%s", err);
+		free(err);
+		return -1;
 	}
 	/* From now on nothing on the loop may wait long for a lock. */
 	store_set_busy_timeout(crmd->store, CRMD_LOOP_BUSY_TIMEOUT_MS);

@@ -343,8 +343,6 @@ static const char v2_sql[] =
 "ALTER TABLE reminders ADD COLUMN fire_count INTEGER NOT NULL DEFAULT 0;"
 "CREATE INDEX reminders_escalate ON reminders(escalate_at)"
 "	WHERE state = 'fired' AND escalated_at IS NULL;"
-"CREATE INDEX reminders_pending_due ON reminders(due_at)"
-"	WHERE state = 'pending';"
 
 "CREATE TABLE digests ("
 "	user_id		INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"

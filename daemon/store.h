@@ -62,6 +62,15 @@ int		 store_migrate(struct store *, char **err);
 int		 store_load_demo(struct store *, const char *path, int *loaded,
 		    char **err);
 
+/*
+ * Moves WAL checkpoints off the caller's thread: automatic checkpoints on
+ * this connection stop, and a background thread with its own connection
+ * runs a PASSIVE checkpoint whenever the WAL has grown past a few MiB.  A
+ * checkpoint fsyncs the database, which must not happen on the event loop.
+ * 0, or -1 with *err.  Stopped by store_close().
+ */
+int		 store_checkpointer_start(struct store *, char **err);
+
 /* Write transactions: STORE_OK, STORE_BUSY or STORE_ERR. */
 int		 store_begin(struct store *);
 int		 store_commit(struct store *);

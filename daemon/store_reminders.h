@@ -1,5 +1,5 @@
 /*
- * Storage operations of the reminder engine (sched.c, fire.c, sources.c,
+ * Storage operations of the reminder engine (scheduler.c, fire.c, sources.c,
  * escalate.c, digest.c).  Write operations run inside a transaction the
  * caller opened with store_begin(), so that one reminder's notification,
  * outbox rows, state change, follow-on occurrence and audit row commit

@@ -9,6 +9,9 @@
  * checkpoints, and would outlive the event-loop turn that started it.
  */
 #include <sys/file.h>
+#include <sys/stat.h>
+
+#include <pthread.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -64,6 +67,21 @@ struct store {
 		const char	*sql;
 		sqlite3_stmt	*st;
 	}		 cache[STORE_CACHE_SIZE];
+	struct checkpointer *ckpt;	/* background checkpoints, or NULL */
+};
+
+/* The WAL size past which the checkpointer runs (SQLite's own default is
+ * 1000 pages, about 4 MiB). */
+#define CKPT_WAL_BYTES		(4 * 1024 * 1024)
+#define CKPT_INTERVAL_S		1
+
+struct checkpointer {
+	pthread_t	 thread;
+	pthread_mutex_t	 mtx;
+	pthread_cond_t	 cond;
+	int		 stop;
+	sqlite3		*db;
+	char		*wal;		/* path of the -wal file */
 };
 
 /* Remembers why the last call failed; SQLite's own message is overwritten
@@ -191,11 +209,14 @@ store_open(const char *database, int64_t busy_timeout_ms, char **err)
 	return s;
 }
 
+static void	checkpointer_stop(struct checkpointer *);
+
 void
 store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	checkpointer_stop(s->ckpt);
 	for (int i = 0; i < ST_MAX; i++)
 		sqlite3_finalize(s->stmt[i]);
 	for (int i = 0; i < STORE_CACHE_SIZE; i++)
@@ -577,4 +598,84 @@ fail:
 	sqlite3_free(msg);
 	store_rollback(s);
 	return -1;
+}
+
+static void *
+checkpointer_main(void *arg)
+{
+	struct checkpointer *c = arg;
+	struct timespec until;
+	struct stat st;
+
+	pthread_mutex_lock(&c->mtx);
+	while (!c->stop) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += CKPT_INTERVAL_S;
+		pthread_cond_timedwait(&c->cond, &c->mtx, &until);
+		if (c->stop)
+			break;
+		pthread_mutex_unlock(&c->mtx);
+		/* PASSIVE: never waits for, nor blocks, readers and writers. */
+		if (stat(c->wal, &st) == 0 && st.st_size > CKPT_WAL_BYTES)
+			sqlite3_wal_checkpoint_v2(c->db, NULL,
+			    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&c->mtx);
+	}
+	pthread_mutex_unlock(&c->mtx);
+	return NULL;
+}
+
+static void
+checkpointer_stop(struct checkpointer *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mtx);
+	c->stop = 1;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->mtx);
+	pthread_join(c->thread, NULL);
+	sqlite3_close(c->db);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->mtx);
+	free(c->wal);
+	free(c);
+}
+
+int
+store_checkpointer_start(struct store *s, char **err)
+{
+	struct checkpointer *c;
+
+	*err = NULL;
+	if (s->ckpt != NULL)
+		return 0;
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    asprintf(&c->wal, "%s-wal", s->path) == -1) {
+		free(c);
+		*err = store_errorf("out of memory");
+		return -1;
+	}
+	if (sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		*err = store_errorf("checkpointer: %s", sqlite3_errmsg(c->db));
+		sqlite3_close(c->db);
+		free(c->wal);
+		free(c);
+		return -1;
+	}
+	pthread_mutex_init(&c->mtx, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	if (pthread_create(&c->thread, NULL, checkpointer_main, c) != 0) {
+		*err = store_errorf("checkpointer: cannot start a thread");
+		sqlite3_close(c->db);
+		pthread_cond_destroy(&c->cond);
+		pthread_mutex_destroy(&c->mtx);
+		free(c->wal);
+		free(c);
+		return -1;
+	}
+	sqlite3_wal_autocheckpoint(s->db, 0);
+	s->ckpt = c;
+	return 0;
 }

@@ -15,15 +15,15 @@
 
 #include "crmd.h"
 #include "log.h"
-#include "sched.h"
+#include "scheduler.h"
 #include "store.h"
 #include "store_reminders.h"
 
 #define POLL_MS		1000	/* fallback: a commit is seen within 1 s */
 
-/* Re-checks after an inotify wake-up, in ms: the WAL is written before
- * the commit is published in the wal-index. */
-static const int recheck_ms[] = { 1, 4 };
+/* Re-checks after an inotify wake-up, in ms after the previous check:
+ * the WAL is written before the commit is published in the wal-index. */
+static const int recheck_ms[] = { 2, 4 };
 
 struct watch {
 	struct crmd	*crmd;
@@ -49,38 +49,61 @@ changed(struct watch *w)
 	return 1;
 }
 
+/* Reads and discards pending inotify events. */
+static void
+drain(struct watch *w)
+{
+	char buf[4096];
+
+	while (read(w->ifd, buf, sizeof(buf)) > 0)
+		;
+}
+
+/* The re-check window is over: listen to the WAL again. */
+static void
+resume_inotify(struct watch *w)
+{
+	drain(w);
+	event_add(w->ev_inotify, NULL);
+}
+
 static void
 recheck_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct watch *w = arg;
+	int n = (int)(sizeof(recheck_ms) / sizeof(recheck_ms[0]));
 
 	if (changed(w)) {
+		resume_inotify(w);
 		sched_kick(w->crmd->sched);
 		return;
 	}
-	if (++w->recheck < (int)(sizeof(recheck_ms) / sizeof(recheck_ms[0]))) {
+	if (++w->recheck < n) {
 		struct timeval tv = { 0, recheck_ms[w->recheck] * 1000 };
 		evtimer_add(w->ev_recheck, &tv);
-	}
+	} else
+		resume_inotify(w);
 }
 
 static void
 inotify_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct watch *w = arg;
-	char buf[4096];
 	struct timeval tv = { 0, recheck_ms[0] * 1000 };
 
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;		/* drain: one check serves every event */
+	drain(w);	/* one check serves every event */
 	if (changed(w)) {
 		sched_kick(w->crmd->sched);
 		return;
 	}
-	if (!evtimer_pending(w->ev_recheck, NULL)) {
-		w->recheck = 0;
-		evtimer_add(w->ev_recheck, &tv);
-	}
+	/*
+	 * The commit is not visible yet.  The writer's remaining WAL writes
+	 * would wake us again and again; the timed re-checks cover them, so
+	 * stop listening until they are done.
+	 */
+	event_del(w->ev_inotify);
+	w->recheck = 0;
+	evtimer_add(w->ev_recheck, &tv);
 }
 
 static void
@@ -133,6 +156,23 @@ watch_new(struct crmd *crmd)
 	}
 	watch_wal(w);
 	return w;
+}
+
+void
+watch_own_commits(struct watch *w)
+{
+	/* In a re-check window the events are drained when it ends. */
+	if (w == NULL || w->ifd == -1 || evtimer_pending(w->ev_recheck, NULL))
+		return;
+	/*
+	 * Our own commits queued IN_MODIFY events just now.  Consuming them
+	 * before the loop sleeps saves a wake-up and the re-checks per
+	 * commit; an external commit among them is caught by the
+	 * data_version check that follows.
+	 */
+	drain(w);
+	if (changed(w))
+		sched_kick(w->crmd->sched);
 }
 
 void

@@ -14,4 +14,7 @@ struct watch;
 struct watch	*watch_new(struct crmd *);
 void		 watch_free(struct watch *);
 
+/* After crmd's own commits: swallow the inotify events they caused. */
+void		 watch_own_commits(struct watch *);
+
 #endif

@@ -1,5 +1,5 @@
 /*
- * The scheduler (sched.h).  One timer is armed for the earliest next
+ * The scheduler (scheduler.h).  One timer is armed for the earliest next
  * event: the first due reminder, snooze or escalation (one indexed query)
  * or the next digest.  When it expires, or when sched_kick() says the data
  * changed, a work pass runs on the next loop turn: handle the change log,
@@ -12,7 +12,7 @@
  * clock was set, and the timer is re-armed from the database then.
  * Nothing fires twice because firing is a conditional state change.
  */
-#include "sched.h"
+#include "scheduler.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -30,6 +30,7 @@
 #include "sources.h"
 #include "store.h"
 #include "store_reminders.h"
+#include "watch.h"
 
 #define FIRE_BATCH		512
 #define BUSY_RETRY_MS		20	/* database locked by another writer */
@@ -42,6 +43,7 @@ struct sched {
 	struct event	*ev_work;	/* a work pass on the next loop turn */
 	struct event	*ev_clock;	/* the wall clock was set */
 	int		 clockfd;
+	int		 work_active;	/* a pass is queued to run now */
 	int64_t		 armed_for;	/* instant the timer targets, 0 none */
 	char		 digest_day[16];	/* last day fully digested */
 	struct sched_stats stats;
@@ -51,19 +53,20 @@ struct sched {
 };
 
 static int64_t
-now_ms(void)
+now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+
 static void
-record_latency(struct sched *s, const int64_t *due, size_t n, int64_t at_ms)
+record_latency(struct sched *s, const int64_t *due, size_t n, int64_t at_us)
 {
 	for (size_t i = 0; i < n; i++) {
-		double ms = (double)(at_ms - due[i] * 1000);
+		double ms = (double)(at_us - due[i] * 1000000) / 1000.0;
 
 		if (ms < 0)
 			ms = 0;
@@ -77,6 +80,12 @@ record_latency(struct sched *s, const int64_t *due, size_t n, int64_t at_ms)
 	}
 }
 
+/*
+ * A work pass after ms.  Also for 0 a timer, not event_active(): libevent
+ * runs events activated while it processes the active queue in the same
+ * pass, so a burst continued that way would never let the control socket
+ * in; a zero timer goes through epoll first.
+ */
 static void
 kick_in(struct sched *s, int ms)
 {
@@ -85,39 +94,45 @@ kick_in(struct sched *s, int ms)
 	event_add(s->ev_work, &tv);
 }
 
+/* From outside a pass: run one in this loop turn, without a sleep. */
 void
 sched_kick(struct sched *s)
 {
-	if (s != NULL && !event_pending(s->ev_work, EV_TIMEOUT, NULL))
-		kick_in(s, 0);
+	if (s != NULL && !s->work_active) {
+		s->work_active = 1;
+		event_del(s->ev_work);
+		event_active(s->ev_work, EV_TIMEOUT, 0);
+	}
 }
 
 /* Arms the one timer for the next event, from the database. */
 static int
-rearm(struct sched *s, int64_t t_ms)
+rearm(struct sched *s, int64_t t_us)
 {
 	struct crmd *crmd = s->crmd;
-	int64_t next = 0, digest, delay_ms;
+	int64_t next = 0, digest, delay_us;
 	struct timeval tv;
 	int rc;
 
 	if ((rc = store_next_event(crmd->store, &next)) != STORE_OK)
 		return rc;
-	digest = digest_next(crmd, t_ms / 1000, s->digest_day);
+	digest = digest_next(crmd, t_us / 1000000, s->digest_day);
 	if (next == 0 || digest < next)
 		next = digest;
 	s->stats.next_event = next;
-	delay_ms = next * 1000 - t_ms;
-	if (delay_ms < 0)
-		delay_ms = 0;
-	if (delay_ms > MAX_SLEEP_S * 1000)
-		delay_ms = MAX_SLEEP_S * 1000;
-	tv.tv_sec = (time_t)(delay_ms / 1000);
-	tv.tv_usec = (suseconds_t)(delay_ms % 1000) * 1000;
+	/* Microseconds, so the timer never expires just before the due
+	 * second and costs a second wake-up. */
+	delay_us = next * 1000000 - t_us;
+	if (delay_us < 0)
+		delay_us = 0;
+	if (delay_us > (int64_t)MAX_SLEEP_S * 1000000)
+		delay_us = (int64_t)MAX_SLEEP_S * 1000000;
+	tv.tv_sec = (time_t)(delay_us / 1000000);
+	tv.tv_usec = (suseconds_t)(delay_us % 1000000);
 	s->armed_for = next;
 	evtimer_add(s->ev_timer, &tv);
 	log_debug("scheduler: next event at %lld, in %lld ms",
-	    (long long)next, (long long)delay_ms);
+	    (long long)next, (long long)(delay_us / 1000));
 	return STORE_OK;
 }
 
@@ -127,7 +142,7 @@ work(struct sched *s, int *more)
 {
 	struct crmd *crmd = s->crmd;
 	struct fire_result fr;
-	int64_t t = now_ms() / 1000;
+	int64_t t = now_us() / 1000000;
 	int n, m, rc;
 
 	*more = 0;
@@ -136,7 +151,7 @@ work(struct sched *s, int *more)
 	*more |= m;
 	if ((rc = fire_due(crmd, t, FIRE_BATCH, &fr)) != STORE_OK)
 		return rc;
-	record_latency(s, fr.due, fr.ndue, now_ms());
+	record_latency(s, fr.due, fr.ndue, now_us());
 	free(fr.due);
 	s->stats.fired += (uint64_t)fr.fired;
 	s->stats.late += (uint64_t)fr.late;
@@ -165,6 +180,7 @@ work_cb(evutil_socket_t fd, short what, void *arg)
 	struct sched *s = arg;
 	int more = 0, rc;
 
+	s->work_active = 0;
 	if (s->crmd->stopping)
 		return;		/* the loop is draining replies to exit */
 	s->stats.wakeups++;
@@ -174,7 +190,8 @@ work_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (rc == STORE_OK)
-		rc = rearm(s, now_ms());
+		rc = rearm(s, now_us());
+	watch_own_commits(s->crmd->watch);
 	if (rc == STORE_BUSY) {
 		kick_in(s, BUSY_RETRY_MS);
 		return;
