@@ -1,0 +1,529 @@
+/*
+ * curlev against a real HTTP/1.1 server (httpserver.py, stdlib Python) on
+ * loopback: every transfer runs on a real libevent loop through real
+ * sockets.  No assertion depends on how long anything took; the loop has
+ * a 30 s watchdog only so that a bug fails instead of hanging.
+ *
+ * Usage: test_curlev PYTHON SERVER_SCRIPT [TEST_NAME_PATTERN]
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fnmatch.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "curlev.h"
+
+#define NPOSTS		200
+#define MAXCONN		8
+#define NCHAIN		20
+
+static const char	*python, *script;
+static pid_t		 server_pid = -1;
+static int		 server_stdin = -1;	/* closing it stops the server */
+static int		 server_port;
+
+/* One request and what came back. */
+struct req {
+	struct fx	*fx;
+	int		 id;
+	int		 calls;		/* done callbacks seen */
+	CURLcode	 res;
+	long		 status;
+	char		 body[128];
+	size_t		 len;
+	int		 ticks_at_done;
+};
+
+struct fx {
+	struct event_base	*base;
+	struct curlev		*cl;
+	struct event		*watchdog;
+	int			 timed_out;
+	int			 done;		/* transfers finished */
+	int			 want;		/* break the loop at this many */
+	int			 ticks;
+	int			 refused;	/* curlev_add() -1 during free */
+	struct req		 reqs[NPOSTS];
+};
+
+/* --- the server ------------------------------------------------------ */
+
+static int
+start_server(void **state)
+{
+	int in[2], out[2];
+	char line[32] = "";
+	ssize_t n;
+	size_t got = 0;
+
+	if (pipe(in) == -1 || pipe(out) == -1)
+		return -1;
+	if ((server_pid = fork()) == -1)
+		return -1;
+	if (server_pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[1]);
+		close(out[0]);
+		execl(python, python, script, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	server_stdin = in[1];
+	while (got < sizeof(line) - 1 && strchr(line, '\n') == NULL) {
+		n = read(out[0], line + got, sizeof(line) - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		line[got] = '\0';
+	}
+	close(out[0]);
+	server_port = atoi(line);
+	if (server_port <= 0) {
+		fprintf(stderr, "server did not print its port\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+stop_server(void **state)
+{
+	if (server_stdin != -1)
+		close(server_stdin);
+	if (server_pid > 0)
+		waitpid(server_pid, NULL, 0);
+	return 0;
+}
+
+/* --- fixture and helpers --------------------------------------------- */
+
+static void
+on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	struct fx *fx = arg;
+
+	fx->timed_out = 1;
+	event_base_loopbreak(fx->base);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+	char *err = NULL;
+
+	if (fx == NULL || (fx->base = event_base_new()) == NULL)
+		return -1;
+	if ((fx->cl = curlev_new(fx->base, &err)) == NULL) {
+		fprintf(stderr, "%s\n", err ? err : "curlev_new");
+		free(err);
+		return -1;
+	}
+	fx->watchdog = evtimer_new(fx->base, on_watchdog, fx);
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	curlev_free(fx->cl);
+	event_free(fx->watchdog);
+	event_base_free(fx->base);
+	free(fx);
+	return 0;
+}
+
+/* Runs the loop until a done callback breaks it; fails on the watchdog. */
+static void
+run(struct fx *fx, int want)
+{
+	struct timeval tv = { 30, 0 };
+
+	fx->want = want;
+	evtimer_add(fx->watchdog, &tv);
+	event_base_dispatch(fx->base);
+	event_del(fx->watchdog);
+	assert_false(fx->timed_out);
+}
+
+static size_t
+on_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct req *r = arg;
+	size_t n = size * nmemb;
+
+	if (r->len + n >= sizeof(r->body))
+		return 0;	/* too long: fail the transfer */
+	memcpy(r->body + r->len, data, n);
+	r->len += n;
+	r->body[r->len] = '\0';
+	return n;
+}
+
+/* An easy handle for http://127.0.0.1:PORT/path, POSTing post if given. */
+static CURL *
+make_easy(const char *url, const char *post, long total_ms, struct req *r)
+{
+	CURL *easy = curl_easy_init();
+
+	assert_non_null(easy);
+	assert_int_equal(curlev_easy_defaults(easy, 2000, total_ms, 10), 0);
+	curl_easy_setopt(easy, CURLOPT_URL, url);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, r);
+	if (post != NULL)
+		curl_easy_setopt(easy, CURLOPT_COPYPOSTFIELDS, post);
+	return easy;
+}
+
+static CURL *
+make_local(const char *path, const char *post, struct req *r)
+{
+	char url[128];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", server_port,
+	    path);
+	return make_easy(url, post, 20000, r);
+}
+
+/* Records the result, frees the handle, breaks the loop when all are in. */
+static void
+on_done(CURL *easy, CURLcode res, void *arg)
+{
+	struct req *r = arg;
+
+	r->calls++;
+	r->res = res;
+	r->ticks_at_done = r->fx->ticks;
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_easy_cleanup(easy);
+	if (++r->fx->done == r->fx->want)
+		event_base_loopbreak(r->fx->base);
+}
+
+static void
+add(struct fx *fx, int i, const char *path, const char *post)
+{
+	struct req *r = &fx->reqs[i];
+
+	r->fx = fx;
+	r->id = i;
+	assert_int_equal(curlev_add(fx->cl, make_local(path, post, r),
+	    on_done, r), 0);
+}
+
+/* The server's counters, fetched on a loop and connection of their own. */
+static void
+server_stats(int *conns, int *reqs)
+{
+	struct fx *fx;
+	void *state;
+
+	assert_int_equal(setup(&state), 0);
+	fx = state;
+	add(fx, 0, "/stats", NULL);
+	run(fx, 1);
+	assert_int_equal(fx->reqs[0].res, CURLE_OK);
+	assert_int_equal(sscanf(fx->reqs[0].body,
+	    "connections=%d requests=%d", conns, reqs), 2);
+	teardown(&state);
+}
+
+/* --- the tests ------------------------------------------------------- */
+
+/* 200 POSTs, 8 connections at most: all answered, once each, reused. */
+static void
+test_posts_reuse_connections(void **state)
+{
+	struct fx *fx = *state;
+	int c0, r0, c1, r1, i;
+	char body[32], want[40];
+
+	server_stats(&c0, &r0);
+	curlev_set_limits(fx->cl, MAXCONN, MAXCONN);
+	for (i = 0; i < NPOSTS; i++) {
+		snprintf(body, sizeof(body), "req-%d", i);
+		add(fx, i, "/echo", body);
+	}
+	assert_int_equal(curlev_active(fx->cl), NPOSTS);
+	run(fx, NPOSTS);
+	assert_int_equal(curlev_active(fx->cl), 0);
+	for (i = 0; i < NPOSTS; i++) {
+		snprintf(want, sizeof(want), "echo:req-%d", i);
+		assert_int_equal(fx->reqs[i].calls, 1);
+		assert_int_equal(fx->reqs[i].res, CURLE_OK);
+		assert_int_equal(fx->reqs[i].status, 200);
+		assert_string_equal(fx->reqs[i].body, want);
+	}
+	server_stats(&c1, &r1);
+	print_message("%d requests on %d connections\n", r1 - r0, c1 - c0);
+	assert_int_equal(r1 - r0, NPOSTS);
+	assert_in_range(c1 - c0, 1, MAXCONN + 2);
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct fx *fx = arg;
+
+	fx->ticks++;
+}
+
+/* Another event on the same loop keeps firing while a reply is slow. */
+static void
+test_slow_request_does_not_block_loop(void **state)
+{
+	struct fx *fx = *state;
+	struct timeval tv = { 0, 10 * 1000 };
+	struct event *tick = event_new(fx->base, -1, EV_PERSIST, on_tick, fx);
+
+	event_add(tick, &tv);
+	add(fx, 0, "/slow?ms=300", NULL);
+	run(fx, 1);
+	event_free(tick);
+	assert_int_equal(fx->reqs[0].res, CURLE_OK);
+	assert_string_equal(fx->reqs[0].body, "slow");
+	print_message("%d ticks during the request\n", fx->reqs[0].ticks_at_done);
+	assert_true(fx->reqs[0].ticks_at_done > 0);
+}
+
+/* A connection closed without an answer is an error, reported once. */
+static void
+test_dropped_connection_is_an_error(void **state)
+{
+	struct fx *fx = *state;
+
+	add(fx, 0, "/drop", NULL);
+	run(fx, 1);
+	print_message("%s\n", curl_easy_strerror(fx->reqs[0].res));
+	assert_int_equal(fx->reqs[0].calls, 1);
+	assert_int_not_equal(fx->reqs[0].res, CURLE_OK);
+	assert_int_not_equal(fx->reqs[0].res, CURLE_OPERATION_TIMEDOUT);
+}
+
+/* A listener that never accepts: the kernel completes the handshake, so
+ * only the total timeout can end the transfer. */
+static void
+test_silent_server_times_out(void **state)
+{
+	struct fx *fx = *state;
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	char url[64];
+	int s;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(s >= 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(s, 4), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&sin, &len), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", ntohs(sin.sin_port));
+
+	fx->reqs[0].fx = fx;
+	assert_int_equal(curlev_add(fx->cl, make_easy(url, "x", 300,
+	    &fx->reqs[0]), on_done, &fx->reqs[0]), 0);
+	run(fx, 1);
+	close(s);
+	assert_int_equal(fx->reqs[0].calls, 1);
+	assert_int_equal(fx->reqs[0].res, CURLE_OPERATION_TIMEDOUT);
+}
+
+/* Each done callback starts the next transfer: one reused connection. */
+static void
+on_chain_done(CURL *easy, CURLcode res, void *arg)
+{
+	struct req *r = arg;
+	struct fx *fx = r->fx;
+	char body[32];
+
+	on_done(easy, res, arg);
+	if (r->id + 1 < NCHAIN) {
+		snprintf(body, sizeof(body), "req-%d", r->id + 1);
+		fx->reqs[r->id + 1].fx = fx;
+		fx->reqs[r->id + 1].id = r->id + 1;
+		assert_int_equal(curlev_add(fx->cl, make_local("/echo", body,
+		    &fx->reqs[r->id + 1]), on_chain_done,
+		    &fx->reqs[r->id + 1]), 0);
+	}
+}
+
+static void
+test_add_from_done_callback(void **state)
+{
+	struct fx *fx = *state;
+	int c0, r0, c1, r1, i;
+	char want[40];
+
+	server_stats(&c0, &r0);
+	fx->reqs[0].fx = fx;
+	assert_int_equal(curlev_add(fx->cl, make_local("/echo", "req-0",
+	    &fx->reqs[0]), on_chain_done, &fx->reqs[0]), 0);
+	run(fx, NCHAIN);
+	for (i = 0; i < NCHAIN; i++) {
+		snprintf(want, sizeof(want), "echo:req-%d", i);
+		assert_int_equal(fx->reqs[i].calls, 1);
+		assert_int_equal(fx->reqs[i].res, CURLE_OK);
+		assert_string_equal(fx->reqs[i].body, want);
+	}
+	assert_int_equal(curlev_active(fx->cl), 0);
+	server_stats(&c1, &r1);
+	assert_int_equal(r1 - r0, NCHAIN);
+	assert_int_equal(c1 - c0, 1);
+}
+
+/* During curlev_free() the callbacks run, and adding is refused. */
+static void
+on_aborted(CURL *easy, CURLcode res, void *arg)
+{
+	struct req *r = arg;
+	CURL *another = make_local("/echo", "late", r);
+
+	if (curlev_add(r->fx->cl, another, on_done, r) == -1) {
+		r->fx->refused++;
+		curl_easy_cleanup(another);
+	}
+	r->calls++;
+	r->res = res;
+	curl_easy_cleanup(easy);
+}
+
+static void
+free_now(evutil_socket_t fd, short what, void *arg)
+{
+	struct fx *fx = arg;
+
+	curlev_free(fx->cl);
+	fx->cl = NULL;
+	event_base_loopbreak(fx->base);
+}
+
+static void
+test_free_aborts_transfers_in_flight(void **state)
+{
+	struct fx *fx = *state;
+	struct timeval tv = { 0, 200 * 1000 };
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		fx->reqs[i].fx = fx;
+		assert_int_equal(curlev_add(fx->cl, make_local("/slow?ms=5000",
+		    NULL, &fx->reqs[i]), on_aborted, &fx->reqs[i]), 0);
+	}
+	event_base_once(fx->base, -1, EV_TIMEOUT, free_now, fx, &tv);
+	run(fx, -1);
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(fx->reqs[i].calls, 1);
+		assert_int_equal(fx->reqs[i].res, CURLE_ABORTED_BY_CALLBACK);
+	}
+	assert_int_equal(fx->refused, 5);
+}
+
+/* curlev_free() from a done callback waits until the callback returns. */
+static void
+on_done_then_free(CURL *easy, CURLcode res, void *arg)
+{
+	struct req *r = arg;
+	struct fx *fx = r->fx;
+
+	on_done(easy, res, arg);
+	curlev_free(fx->cl);
+	assert_int_equal(curlev_active(fx->cl), 1);	/* still valid */
+	fx->cl = NULL;
+}
+
+static void
+test_free_from_done_callback(void **state)
+{
+	struct fx *fx = *state;
+
+	fx->reqs[0].fx = fx;
+	assert_int_equal(curlev_add(fx->cl, make_local("/echo", "a",
+	    &fx->reqs[0]), on_done_then_free, &fx->reqs[0]), 0);
+	add(fx, 1, "/slow?ms=5000", NULL);
+	run(fx, 2);
+	assert_int_equal(fx->reqs[0].calls, 1);
+	assert_int_equal(fx->reqs[0].res, CURLE_OK);
+	assert_int_equal(fx->reqs[1].calls, 1);
+	assert_int_equal(fx->reqs[1].res, CURLE_ABORTED_BY_CALLBACK);
+}
+
+/* curlev_easy_defaults() limits the protocols to http(s) and smtp(s). */
+static void
+test_other_protocols_refused(void **state)
+{
+	struct fx *fx = *state;
+
+	fx->reqs[0].fx = fx;
+	assert_int_equal(curlev_add(fx->cl, make_easy("file:///etc/passwd",
+	    NULL, 1000, &fx->reqs[0]), on_done, &fx->reqs[0]), 0);
+	run(fx, 1);
+	assert_int_equal(fx->reqs[0].res, CURLE_UNSUPPORTED_PROTOCOL);
+	assert_int_equal(fx->reqs[0].len, 0);
+}
+
+/* A misspelt ctest filter must fail, not pass with 0 tests run. */
+static int
+matches_any(const struct CMUnitTest *t, size_t n, const char *pattern)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (fnmatch(pattern, t[i].name, 0) == 0)
+			return 1;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(test_posts_reuse_connections),
+		T(test_slow_request_does_not_block_loop),
+		T(test_dropped_connection_is_an_error),
+		T(test_silent_server_times_out),
+		T(test_add_from_done_callback),
+		T(test_free_aborts_transfers_in_flight),
+		T(test_free_from_done_callback),
+		T(test_other_protocols_refused),
+#undef T
+	};
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s PYTHON SERVER_SCRIPT [PATTERN]\n",
+		    argv[0]);
+		return 2;
+	}
+	python = argv[1];
+	script = argv[2];
+	if (argc > 3) {
+		if (!matches_any(tests, sizeof(tests) / sizeof(tests[0]),
+		    argv[3])) {
+			fprintf(stderr, "no test matches %s\n", argv[3]);
+			return 2;
+		}
+		cmocka_set_test_filter(argv[3]);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, start_server, stop_server);
+}
