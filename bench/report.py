@@ -187,7 +187,7 @@ def main():
           "build, in-app notifications only, working hours always open. "
           "Latency is crmd's own (`status` → "
           "`scheduler.fire_latency_ms`): commit wall-clock minus due "
-          "instant, kept in whole ms (truncated: 0 ms is under 1 ms); "
+          "instant, measured in microseconds; "
           "\"seen by the inserter\" is the CRM process polling the row "
           "every 0.5 ms, an upper bound.")
     print("- BullMQ: delayed jobs (`queue.add(..., {delay})`), a Worker "
