@@ -96,7 +96,7 @@ format_items(const struct digest_item *items, size_t n, int64_t day_start,
 
 static int
 digest_user(struct crmd *crmd, int64_t user_id, const char *day,
-    int64_t day_start, int64_t day_end, int64_t now, int *sent)
+    int64_t day_start, int64_t day_end, int64_t since, int64_t now, int *sent)
 {
 	struct digest_item *items;
 	struct user_contact u;
@@ -110,7 +110,7 @@ digest_user(struct crmd *crmd, int64_t user_id, const char *day,
 	    &changed)) != STORE_OK || !changed)
 		return rc;
 	if ((rc = store_digest_items(crmd->store, user_id, day_start, day_end,
-	    day_start - 86400, &items, &n)) != STORE_OK)
+	    since, &items, &n)) != STORE_OK)
 		return rc;
 	if (n == 0) {		/* nothing to do today: no message */
 		store_digest_items_free(items, n);
@@ -143,9 +143,9 @@ int
 digest_run(struct crmd *crmd, int64_t now, char done_day[16], int *n,
     int *more)
 {
-	struct tz_date today, tomorrow;
+	struct tz_date today, tomorrow, yesterday;
 	char day[16];
-	int64_t *users, start, end;
+	int64_t *users, start, end, since;
 	size_t nusers;
 	int minute, rc, sent;
 
@@ -156,8 +156,12 @@ digest_run(struct crmd *crmd, int64_t now, char done_day[16], int *n,
 		return STORE_OK;
 	tomorrow = today;
 	tz_add_days(&tomorrow, 1);
+	yesterday = today;
+	tz_add_days(&yesterday, -1);
 	start = tz_local_to_utc(&today, 0);
 	end = tz_local_to_utc(&tomorrow, 0);
+	/* Missed since the previous digest, so none is listed twice. */
+	since = tz_local_to_utc(&yesterday, crmd->conf->digest_time);
 	if ((rc = store_begin(crmd->store)) != STORE_OK)
 		return rc;
 	if ((rc = store_digest_pending_users(crmd->store, day, &users,
@@ -167,7 +171,8 @@ digest_run(struct crmd *crmd, int64_t now, char done_day[16], int *n,
 	}
 	for (size_t i = 0; i < nusers && i < DIGEST_BATCH && rc == STORE_OK;
 	    i++) {
-		rc = digest_user(crmd, users[i], day, start, end, now, &sent);
+		rc = digest_user(crmd, users[i], day, start, end, since, now,
+		    &sent);
 		*n += sent;
 	}
 	free(users);

@@ -59,6 +59,39 @@ escalate_one(struct crmd *crmd, const struct escalation_row *e, int64_t now,
 	    e->customer_id, detail);
 }
 
+/* One row in its own transaction; one that keeps failing is marked
+ * escalated with an audit row, so it cannot block the others. */
+static int
+escalate_alone(struct crmd *crmd, const struct escalation_row *e,
+    int64_t now, int *n)
+{
+	char detail[160];
+	int rc, changed;
+
+	if ((rc = store_begin(crmd->store)) != STORE_OK)
+		return rc;
+	if ((rc = escalate_one(crmd, e, now, &changed)) == STORE_ERR) {
+		log_warnx("escalating reminder %lld: %s; skipped",
+		    (long long)e->id, store_errmsg(crmd->store));
+		store_rollback(crmd->store);
+		if ((rc = store_begin(crmd->store)) != STORE_OK)
+			return rc;
+		snprintf(detail, sizeof(detail), "reminder %lld could not be "
+		    "escalated; see the log", (long long)e->id);
+		changed = 0;
+		if ((rc = store_reminder_escalated(crmd->store, e->id, now,
+		    &changed)) == STORE_OK)
+			rc = store_audit(crmd->store, "crmd",
+			    "reminder.escalation_failed", e->customer_id, detail);
+		changed = 0;
+	}
+	if (rc == STORE_OK && (rc = store_commit(crmd->store)) == STORE_OK)
+		*n += changed;
+	else if (rc != STORE_OK)
+		store_rollback(crmd->store);
+	return rc;
+}
+
 int
 escalate_due(struct crmd *crmd, int64_t now, int *n, int *more)
 {
@@ -78,16 +111,19 @@ escalate_due(struct crmd *crmd, int64_t now, int *n, int *more)
 		rc = escalate_one(crmd, &rows[i], now, &changed);
 		*n += changed;
 	}
-	store_escalations_free(rows, nrows);
 	if (rc == STORE_OK)
 		rc = store_commit(crmd->store);
-	else {
-		if (rc == STORE_ERR)
-			log_warnx("escalating: %s", store_errmsg(crmd->store));
+	else
 		store_rollback(crmd->store);
-	}
 	if (rc != STORE_OK)
 		*n = 0;
+	if (rc == STORE_ERR) {
+		/* Find the bad row: one transaction per row this time. */
+		rc = STORE_OK;
+		for (size_t i = 0; i < nrows && rc == STORE_OK; i++)
+			rc = escalate_alone(crmd, &rows[i], now, n);
+	}
+	store_escalations_free(rows, nrows);
 	*more = rc == STORE_OK && nrows == ESCALATE_BATCH;
 	return rc;
 }

@@ -161,7 +161,32 @@ miss_one(struct crmd *crmd, const struct due_row *r, int64_t now,
 	if ((rc = store_audit(crmd->store, "crmd", "reminder.missed",
 	    r->customer_id, detail)) != STORE_OK)
 		return rc;
+	/* A plan still catches up once: its first occurrence young enough
+	 * to fire, if any, else the next one. */
+	if (r->plan_id != 0)
+		return sources_plan_schedule(crmd, r->plan_id,
+		    now - crmd->conf->catchup_max_age, now);
 	return follow_on(crmd, r, now);
+}
+
+/* The CRM deleted its customer or user (with foreign keys off). */
+static int
+orphan_one(struct crmd *crmd, const struct due_row *r, int *changed)
+{
+	char detail[160];
+	int rc;
+
+	if ((rc = store_reminder_cancel(crmd->store, r->id, changed)) !=
+	    STORE_OK || !*changed)
+		return rc;
+	log_warnx("reminder %lld cancelled: its customer %lld or user %lld no "
+	    "longer exists", (long long)r->id, (long long)r->customer_id,
+	    (long long)r->user_id);
+	snprintf(detail, sizeof(detail), "reminder %lld cancelled: customer "
+	    "%lld or user %lld no longer exists", (long long)r->id,
+	    (long long)r->customer_id, (long long)r->user_id);
+	return store_audit(crmd->store, "crmd", "reminder.cancelled", 0,
+	    detail);
 }
 
 int
@@ -185,7 +210,10 @@ fire_due(struct crmd *crmd, int64_t now, int limit, struct fire_result *res)
 
 		if (rows[i].kind < 0 || rows[i].kind >= KIND_REMINDER_MAX)
 			continue;	/* CHECK constraint makes this impossible */
-		if (age > crmd->conf->catchup_max_age) {
+		if (rows[i].orphan) {
+			rc = orphan_one(crmd, &rows[i], &changed);
+			res->missed += changed;
+		} else if (age > crmd->conf->catchup_max_age) {
 			rc = miss_one(crmd, &rows[i], now, &changed);
 			res->missed += changed;
 		} else {

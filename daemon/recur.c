@@ -67,6 +67,62 @@ quoted(const char *s, char *buf, size_t len)
 	return buf;
 }
 
+static void	rule_free(struct icalrecurrencetype *);
+
+/* Rules longer than this are refused: every occurrence up to `after`
+ * may be stepped on the event loop. */
+#define RECUR_MAX_COUNT		10000
+
+static int
+has(const short *by)
+{
+	return by[0] != ICAL_RECURRENCE_ARRAY_MAX;
+}
+
+/*
+ * Refuses rules libical would search forever, or long enough to stall the
+ * event loop, for an occurrence that never comes: a sub-daily rule with a
+ * calendar filter steps every second, minute or hour through the years
+ * (FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=30 never ends), and BYMONTHDAY
+ * days that none of the BYMONTH months has.
+ */
+static const char *
+infeasible(const struct icalrecurrencetype *r)
+{
+	static const int mdays[13] = { 0, 31, 29, 31, 30, 31, 30, 31, 31, 30,
+	    31, 30, 31 };
+
+	if (r->freq == ICAL_SECONDLY_RECURRENCE ||
+	    r->freq == ICAL_MINUTELY_RECURRENCE ||
+	    r->freq == ICAL_HOURLY_RECURRENCE) {
+		if (has(r->by_month) || has(r->by_month_day) ||
+		    has(r->by_year_day) || has(r->by_week_no) ||
+		    has(r->by_set_pos))
+			return "an hourly, minutely or secondly rule cannot be "
+			    "limited by BYMONTH, BYMONTHDAY, BYYEARDAY, "
+			    "BYWEEKNO or BYSETPOS; use FREQ=DAILY or longer";
+	}
+	if (r->count > RECUR_MAX_COUNT)
+		return "COUNT is over 10000";
+	if (has(r->by_month) && has(r->by_month_day)) {
+		for (int i = 0; i < ICAL_BY_MONTHDAY_SIZE && r->by_month_day[i] !=
+		    ICAL_RECURRENCE_ARRAY_MAX; i++) {
+			int d = abs(r->by_month_day[i]);
+
+			for (int j = 0; j < ICAL_BY_MONTH_SIZE && r->by_month[j]
+			    != ICAL_RECURRENCE_ARRAY_MAX; j++) {
+				int m = icalrecurrencetype_month_month(
+				    r->by_month[j]);
+
+				if (m >= 1 && m <= 12 && d <= mdays[m])
+					return NULL;
+			}
+		}
+		return "none of the BYMONTH months has the BYMONTHDAY day";
+	}
+	return NULL;
+}
+
 static int
 parse_rule(const char *rrule, struct icalrecurrencetype *r, char **err)
 {
@@ -78,8 +134,16 @@ parse_rule(const char *rrule, struct icalrecurrencetype *r, char **err)
 		return -1;
 	}
 	*r = icalrecurrencetype_from_string(rrule);
-	if (r->freq != ICAL_NO_RECURRENCE)
-		return 0;
+	if (r->freq != ICAL_NO_RECURRENCE) {
+		const char *why = infeasible(r);
+
+		if (why == NULL)
+			return 0;
+		set_err(err, "recurrence rule \"%s\" is refused: %s",
+		    quoted(rrule, q, sizeof(q)), why);
+		rule_free(r);
+		return -1;
+	}
 	if (strcasestr(rrule, "FREQ=") == NULL)
 		set_err(err, "recurrence rule \"%s\" has no FREQ (expected e.g. "
 		    "\"FREQ=WEEKLY;BYDAY=MO\")", quoted(rrule, q, sizeof(q)));

@@ -136,42 +136,59 @@ rearm(struct sched *s, int64_t t_us)
 	return STORE_OK;
 }
 
-/* One pass; returns STORE_OK with *more when work remains. */
+/* Keeps the most urgent of two results: busy (retry soon) over error. */
+static int
+worst(int a, int b)
+{
+	if (a == STORE_BUSY || b == STORE_BUSY)
+		return STORE_BUSY;
+	return a != STORE_OK ? a : b;
+}
+
+/*
+ * One pass; returns STORE_OK with *more when work remains.  Firing comes
+ * first: a change handled after its source's occurrence came due must not
+ * replace that occurrence before it fired.  A failing stage does not stop
+ * the others (an escalation error must not hold up the digest).
+ */
 static int
 work(struct sched *s, int *more)
 {
 	struct crmd *crmd = s->crmd;
 	struct fire_result fr;
 	int64_t t = now_us() / 1000000;
-	int n, m, rc;
+	int n, m, rc, all;
 
 	*more = 0;
-	if ((rc = sources_process(crmd, t, &m)) != STORE_OK)
-		return rc;
-	*more |= m;
-	if ((rc = fire_due(crmd, t, FIRE_BATCH, &fr)) != STORE_OK)
-		return rc;
-	record_latency(s, fr.due, fr.ndue, now_us());
-	free(fr.due);
-	s->stats.fired += (uint64_t)fr.fired;
-	s->stats.late += (uint64_t)fr.late;
-	s->stats.missed += (uint64_t)fr.missed;
-	if (fr.fired || fr.missed)
-		log_info("fired %d reminder(s)%s%s", fr.fired,
-		    fr.late ? " (some late: catch-up)" : "",
-		    fr.missed ? ", some too old: marked missed" : "");
-	*more |= fr.more;
-	if ((rc = escalate_due(crmd, t, &n, &m)) != STORE_OK)
-		return rc;
-	s->stats.escalated += (uint64_t)n;
-	*more |= m;
-	if (n)
-		log_info("escalated %d unacknowledged reminder(s)", n);
-	if ((rc = digest_run(crmd, t, s->digest_day, &n, &m)) != STORE_OK)
-		return rc;
-	s->stats.digests += (uint64_t)n;
-	*more |= m;
-	return STORE_OK;
+	if ((all = fire_due(crmd, t, FIRE_BATCH, &fr)) == STORE_OK) {
+		record_latency(s, fr.due, fr.ndue, now_us());
+		free(fr.due);
+		s->stats.fired += (uint64_t)fr.fired;
+		s->stats.late += (uint64_t)fr.late;
+		s->stats.missed += (uint64_t)fr.missed;
+		if (fr.fired || fr.missed)
+			log_info("fired %d reminder(s)%s%s", fr.fired,
+			    fr.late ? " (some late: catch-up)" : "",
+			    fr.missed ? ", some too old or orphaned: not "
+			    "sent" : "");
+		*more |= fr.more;
+	}
+	if (all == STORE_OK && !fr.more) {
+		all = sources_process(crmd, t, &m);
+		*more |= all == STORE_OK && m;
+	}
+	if ((rc = escalate_due(crmd, t, &n, &m)) == STORE_OK) {
+		s->stats.escalated += (uint64_t)n;
+		*more |= m;
+		if (n)
+			log_info("escalated %d unacknowledged reminder(s)", n);
+	}
+	all = worst(all, rc);
+	if ((rc = digest_run(crmd, t, s->digest_day, &n, &m)) == STORE_OK) {
+		s->stats.digests += (uint64_t)n;
+		*more |= m;
+	}
+	return worst(all, rc);
 }
 
 static void

@@ -336,6 +336,13 @@ static const char v2_sql[] =
 "	AND NEW.state IN ('pending', 'fired', 'snoozed')"
 "	BEGIN UPDATE reminders SET state = 'acked' WHERE id = NEW.id; END;"
 
+/* A series (plan, birthday) whose pending occurrence was acknowledged
+ * or cancelled before it fired, by crmctl or by the CRM, moves on. */
+"CREATE TRIGGER reminders_series_log AFTER UPDATE OF state ON reminders"
+"	WHEN OLD.state = 'pending' AND NEW.state IN ('acked', 'cancelled')"
+"	AND (NEW.plan_id IS NOT NULL OR NEW.source = 'birthday') BEGIN "
+	LOG_CHANGE("reminders", "update", "NEW.id") " END;"
+
 /* When a fired reminder unacknowledged goes to the manager (working time
  * counted), and how often it has fired (snoozes fire again), which keeps
  * each firing's outbox idempotency keys distinct. */

@@ -144,7 +144,7 @@ followup_changed(struct crmd *crmd, int64_t id, int64_t now)
 	snprintf(key, sizeof(key), "%s%lld", prefix,
 	    (long long)f.next_followup_at);
 	struct new_reminder r = { f.customer_id, f.user_id, 0, "followup",
-	    f.next_followup_at, NULL, f.next_action, "followup", key, 0 };
+	    f.next_followup_at, NULL, f.next_action, "followup", key, 1 };
 	return replace_reminder(crmd, prefix, &r, now);
 }
 
@@ -185,9 +185,45 @@ sources_plan_schedule(struct crmd *crmd, int64_t plan_id, int64_t after,
 	return rc;
 }
 
+/*
+ * A plan or birthday occurrence was acknowledged or cancelled before it
+ * fired: unless the series already has a pending occurrence, schedule the
+ * one after it.
+ */
+static int
+series_moved(struct crmd *crmd, int64_t id, int64_t now)
+{
+	struct series_row r;
+	char tbl[16], prefix[64];
+	long long src;
+	int found, n, rc;
+
+	if ((rc = store_reminder_series(crmd->store, id, &r, &found)) !=
+	    STORE_OK || !found)
+		return rc;
+	if (r.plan_id != 0)
+		snprintf(prefix, sizeof(prefix), "plan:%lld:",
+		    (long long)r.plan_id);
+	else if (sscanf(r.dedup_key, "birthday:%15[a-z]:%lld:", tbl, &src) ==
+	    2)
+		snprintf(prefix, sizeof(prefix), "birthday:%s:%lld:", tbl, src);
+	else
+		return STORE_OK;
+	if ((rc = store_reminders_pending_prefix(crmd->store, prefix, &n)) !=
+	    STORE_OK || n > 0)
+		return rc;
+	if (r.plan_id != 0)
+		return sources_plan_schedule(crmd, r.plan_id,
+		    r.due_at > now ? r.due_at : now, now);
+	return sources_birthday_next(crmd, tbl, src,
+	    r.due_at > now ? r.due_at : now, now);
+}
+
 static int
 handle(struct crmd *crmd, const struct change_row *c, int64_t now)
 {
+	if (strcmp(c->tbl, "reminders") == 0)
+		return series_moved(crmd, c->row_id, now);
 	if (strcmp(c->tbl, "contracts") == 0)
 		return contract_changed(crmd, c->row_id, now);
 	if (strcmp(c->tbl, "customers") == 0 || strcmp(c->tbl, "contacts") == 0)

@@ -109,9 +109,11 @@ store_next_event(struct store *s, int64_t *at)
 
 /* ---- due reminders ---- */
 
+/* LEFT: a CRM writing without foreign keys can delete a customer or user
+ * under a reminder; such a reminder must still leave the due set. */
 #define DUE_JOINS							\
-	" JOIN customers c ON c.id = r.customer_id"			\
-	" JOIN users u ON u.id = r.user_id"				\
+	" LEFT JOIN customers c ON c.id = r.customer_id"		\
+	" LEFT JOIN users u ON u.id = r.user_id"				\
 	" LEFT JOIN contacts ct ON ct.customer_id = r.customer_id"	\
 	"  AND ct.is_primary = 1"
 
@@ -120,7 +122,8 @@ static const char due_sql[] =
     " SELECT r.id, r.customer_id, r.user_id, r.plan_id, r.due_at AS t,"
     "  u.manager_id, r.kind, r.fire_count, 0, r.channels, r.note,"
     "  r.source, r.dedup_key, c.name, c.code, c.level, c.status,"
-    "  c.phone, c.email, u.name, u.email, u.phone, ct.name, ct.phone"
+    "  c.phone, c.email, u.name, u.email, u.phone, ct.name, ct.phone,"
+    "  c.id IS NULL OR u.id IS NULL"
     " FROM reminders r INDEXED BY reminders_state_due" DUE_JOINS
     " WHERE r.state = 'pending' AND r.due_at <= ?1"
     " ORDER BY r.due_at LIMIT ?2)"
@@ -128,7 +131,8 @@ static const char due_sql[] =
     " SELECT r.id, r.customer_id, r.user_id, r.plan_id, r.snoozed_until,"
     "  u.manager_id, r.kind, r.fire_count, 1, r.channels, r.note,"
     "  r.source, r.dedup_key, c.name, c.code, c.level, c.status,"
-    "  c.phone, c.email, u.name, u.email, u.phone, ct.name, ct.phone"
+    "  c.phone, c.email, u.name, u.email, u.phone, ct.name, ct.phone,"
+    "  c.id IS NULL OR u.id IS NULL"
     " FROM reminders r INDEXED BY reminders_snoozed" DUE_JOINS
     " WHERE r.state = 'snoozed' AND r.snoozed_until <= ?1"
     " ORDER BY r.snoozed_until LIMIT ?2)";
@@ -154,6 +158,7 @@ due_read(sqlite3_stmt *st, struct due_row *r)
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		if ((*strs[i] = store_column_dup(st, 9 + (int)i)) == NULL)
 			return -1;
+	r->orphan = sqlite3_column_int(st, 24);
 	return 0;
 }
 
@@ -284,6 +289,23 @@ store_reminder_fired(struct store *s, int64_t id, int64_t now, int late,
 }
 
 int
+store_reminder_cancel(struct store *s, int64_t id, int *changed)
+{
+	static const char sql[] =
+	    "UPDATE reminders SET state = 'cancelled'"
+	    " WHERE id = ?1 AND state IN ('pending', 'snoozed')";
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = store_prepare(s, sql)) == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, id);
+	rc = store_exec(s, st);
+	*changed = rc == STORE_OK ? store_changes(s) : 0;
+	return rc;
+}
+
+int
 store_reminder_missed(struct store *s, int64_t id, int64_t now, int *changed)
 {
 	/* fired_at records when crmd gave up on it, for the digest. */
@@ -311,8 +333,8 @@ store_reminder_insert(struct store *s, const struct new_reminder *r,
 	    " due_at, channels, note, source, dedup_key)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
 	    " ON CONFLICT (dedup_key) DO UPDATE SET state = 'pending',"
-	    " user_id = ?2, due_at = ?5"
-	    " WHERE ?10 AND state = 'cancelled'";
+	    " user_id = ?2, due_at = ?5, channels = ?6, note = ?7"
+	    " WHERE state = 'pending' OR (?10 AND state = 'cancelled')";
 	sqlite3_stmt *st;
 	int rc;
 
@@ -341,12 +363,17 @@ int
 store_reminders_cancel_prefix(struct store *s, const char *prefix,
     const char *keep, int64_t now, int *n)
 {
-	/* A range on the dedup_key index: prefix <= key < prefix' where
-	 * prefix' has its last byte incremented (our prefixes end in ':'). */
+	/*
+	 * A range on the dedup_key index: prefix <= key < prefix' where
+	 * prefix' has its last byte incremented (our prefixes end in ':').
+	 * "+state" keeps the planner off the state index, which would read
+	 * every pending reminder.  A snoozed one was fired and is the
+	 * user's now: only pending ones are replaced.
+	 */
 	static const char sql[] =
 	    "UPDATE reminders SET state = 'cancelled'"
 	    " WHERE dedup_key >= ?1 AND dedup_key < ?2"
-	    " AND state IN ('pending', 'snoozed') AND dedup_key IS NOT ?3";
+	    " AND +state = 'pending' AND dedup_key IS NOT ?3";
 	sqlite3_stmt *st;
 	char upper[256];
 	size_t len = strlen(prefix);
@@ -364,6 +391,52 @@ store_reminders_cancel_prefix(struct store *s, const char *prefix,
 	rc = store_exec(s, st);
 	*n = rc == STORE_OK ? store_changes(s) : 0;
 	(void)now;
+	return rc;
+}
+
+int
+store_reminders_pending_prefix(struct store *s, const char *prefix, int *n)
+{
+	static const char sql[] =
+	    "SELECT count(*) FROM reminders WHERE dedup_key >= ?1"
+	    " AND dedup_key < ?2 AND +state = 'pending'";
+	sqlite3_stmt *st;
+	char upper[256];
+	size_t len = strlen(prefix);
+	int found, rc;
+
+	if (len == 0 || len >= sizeof(upper))
+		return STORE_ERR;
+	memcpy(upper, prefix, len + 1);
+	upper[len - 1]++;
+	if ((st = store_prepare(s, sql)) == NULL)
+		return STORE_ERR;
+	store_bind_text(st, 1, prefix);
+	store_bind_text(st, 2, upper);
+	if ((rc = step_row(s, st, &found)) == STORE_OK)
+		*n = found ? sqlite3_column_int(st, 0) : 0;
+	done(st);
+	return rc;
+}
+
+int
+store_reminder_series(struct store *s, int64_t id, struct series_row *r,
+    int *found)
+{
+	static const char sql[] =
+	    "SELECT plan_id, due_at, dedup_key FROM reminders WHERE id = ?";
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = store_prepare(s, sql)) == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = step_row(s, st, found)) == STORE_OK && *found) {
+		r->plan_id = col_id(st, 0);
+		r->due_at = sqlite3_column_int64(st, 1);
+		copy_col(st, 2, r->dedup_key, sizeof(r->dedup_key));
+	}
+	done(st);
 	return rc;
 }
 
@@ -594,11 +667,11 @@ store_plan_set_next(struct store *s, int64_t id, int64_t next_at)
 /* ---- escalation ---- */
 
 static const char esc_sql[] =
-    "SELECT r.id, r.customer_id, r.user_id, u.manager_id, r.due_at, r.kind,"
+    "SELECT r.id, c.id, r.user_id, m.id, r.due_at, r.kind,"
     " r.note, c.name, c.code, c.level, c.status, u.name, m.name, m.email,"
     " m.phone FROM reminders r INDEXED BY reminders_escalate"
-    " JOIN customers c ON c.id = r.customer_id"
-    " JOIN users u ON u.id = r.user_id"
+    " LEFT JOIN customers c ON c.id = r.customer_id"
+    " LEFT JOIN users u ON u.id = r.user_id"
     " LEFT JOIN users m ON m.id = u.manager_id AND m.active = 1"
     " WHERE r.state = 'fired' AND r.escalated_at IS NULL"
     " AND r.escalate_at <= ?1 ORDER BY r.escalate_at LIMIT ?2";
@@ -647,9 +720,9 @@ store_escalations_fetch(struct store *s, int64_t now, int limit,
 		r = &rows[n++];
 		memset(r, 0, sizeof(*r));
 		r->id = sqlite3_column_int64(st, 0);
-		r->customer_id = sqlite3_column_int64(st, 1);
+		r->customer_id = col_id(st, 1);	/* 0: deleted */
 		r->user_id = sqlite3_column_int64(st, 2);
-		r->manager_id = col_id(st, 3);
+		r->manager_id = col_id(st, 3);	/* 0: none, inactive or gone */
 		r->due_at = sqlite3_column_int64(st, 4);
 		r->kind = kind_from_name((const char *)sqlite3_column_text(st, 5));
 		r->note = store_column_dup(st, 6);

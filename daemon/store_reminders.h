@@ -42,6 +42,7 @@ struct due_row {
 	char	*c_name, *c_code, *c_level, *c_status, *c_phone, *c_email;
 	char	*u_name, *u_email, *u_phone;
 	char	*ct_name, *ct_phone;	/* primary contact */
+	int	 orphan;		/* its customer or user is gone */
 };
 
 /* Up to limit reminders due at or before now, oldest first. */
@@ -76,6 +77,8 @@ int	store_outbox_add(struct store *, const struct outbox_add *, int64_t now);
  */
 int	store_reminder_fired(struct store *, int64_t id, int64_t now, int late,
 	    int64_t escalate_at, int *changed);
+/* Cancels a pending or snoozed reminder (e.g. its customer is gone). */
+int	store_reminder_cancel(struct store *, int64_t id, int *changed);
 /* Marks a pending or snoozed reminder missed (too old to fire). */
 int	store_reminder_missed(struct store *, int64_t id, int64_t now,
 	    int *changed);
@@ -95,19 +98,33 @@ struct new_reminder {
 };
 
 /*
- * Inserts unless dedup_key exists: *id = new id, or 0 if it existed (or
- * was revived).  Revival is for sources whose occurrence can come back:
+ * Inserts unless dedup_key exists: *id = new id, or 0 if it existed.  An
+ * existing pending row takes the new due time, user, channels and note
+ * (the source was edited); a cancelled one is revived only with revive.  Revival is for sources whose occurrence can come back:
  * a plan paused and resumed, a contract end date changed and changed back.
  */
 int	store_reminder_insert(struct store *, const struct new_reminder *,
 	    int64_t *id);
 
 /*
- * Cancels pending and snoozed reminders whose dedup_key starts with
- * prefix, except keep (NULL: none).  *n = how many.
+ * Cancels pending reminders whose dedup_key starts with prefix, except
+ * keep (NULL: none).  *n = how many.
  */
 int	store_reminders_cancel_prefix(struct store *, const char *prefix,
 	    const char *keep, int64_t now, int *n);
+
+/* How many pending reminders have a dedup_key starting with prefix. */
+int	store_reminders_pending_prefix(struct store *, const char *prefix,
+	    int *n);
+
+/* A reminder's series: plan id (0), dedup_key ("" if none), due_at. */
+struct series_row {
+	int64_t	 plan_id;
+	int64_t	 due_at;
+	char	 dedup_key[128];
+};
+int	store_reminder_series(struct store *, int64_t id, struct series_row *,
+	    int *found);
 
 /* Cancels the pending occurrence of a plan.  *n = how many. */
 int	store_plan_cancel_pending(struct store *, int64_t plan_id, int64_t now,

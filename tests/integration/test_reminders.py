@@ -196,6 +196,102 @@ class Engine(DaemonTest):
         self.assertEqual(self.crm.state(rid), "acked")
 
 
+class ReviewRegressions(DaemonTest):
+    """Defects found in review, each shown through the real daemon."""
+    extra_conf = ALWAYS_OPEN
+
+    def setUp(self):
+        super().setUp()
+        self.d.start()
+        self.crm = Crm(self.d)
+        self.addCleanup(self.crm.close)
+        self.u = self.crm.user()
+        self.c = self.crm.customer(owner=self.u)
+
+    def test_rule_that_never_matches_does_not_hang(self):
+        pid = self.crm.tx("INSERT INTO followup_plans(customer_id, user_id,"
+                          " rrule, dtstart) VALUES (?, ?, "
+                          "'FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=30', ?)",
+                          (self.c, self.u, now()))
+        ok = self.crm.tx("INSERT INTO followup_plans(customer_id, user_id,"
+                         " rrule, dtstart) VALUES (?, ?, 'FREQ=DAILY', ?)",
+                         (self.c, self.u, now() + 60))
+        wait_for(lambda: self.crm.q1("SELECT count(*) FROM reminders WHERE "
+                                     "plan_id = ?", (ok,)) == 1,
+                 what="the good plan's occurrence")
+        self.assertEqual(self.crm.q1("SELECT count(*) FROM reminders WHERE "
+                                     "plan_id = ?", (pid,)), 0)
+        self.assertEqual(self.d.ctl("ping").returncode, 0)
+        self.assertIn("is refused", self.d.log_text())
+
+    def test_deleted_customer_cancels_its_reminder(self):
+        c2 = self.crm.customer(name="已删除客户", owner=self.u)
+        rid = self.crm.reminder(c2, self.u, now() + 1)
+        # The CRM deletes with foreign keys off (SQLite's default).
+        self.crm.db.execute("PRAGMA foreign_keys = OFF")
+        self.crm.tx("DELETE FROM customers WHERE id = ?", (c2,))
+        wait_for(lambda: self.crm.state(rid) == "cancelled",
+                 what="the orphan to be cancelled")
+        s1 = self.d.ctl("--json", "status").stdout
+        time.sleep(1)
+        import json
+        w1 = json.loads(s1)["scheduler"]["wakeups"]
+        w2 = json.loads(self.d.ctl("--json", "status").stdout)[
+            "scheduler"]["wakeups"]
+        self.assertLess(w2 - w1, 5, "the scheduler is spinning")
+
+    def test_crm_ack_of_pending_plan_occurrence_moves_the_plan_on(self):
+        pid = self.crm.tx("INSERT INTO followup_plans(customer_id, user_id,"
+                          " rrule, dtstart) VALUES (?, ?, 'FREQ=DAILY', ?)",
+                          (self.c, self.u, now() + 3600))
+        q = ("SELECT id, due_at FROM reminders WHERE plan_id = ? AND "
+             "state = 'pending'")
+        first = wait_for(lambda: self.crm.q(q, (pid,)), what="first")[0]
+        self.crm.tx("UPDATE reminders SET acked_at = ? WHERE id = ?",
+                    (now(), first[0]))
+        nxt = wait_for(lambda: self.crm.q(q, (pid,)), what="next")[0]
+        self.assertEqual(nxt[1], first[1] + 86400)
+
+    def test_snoozed_plan_occurrence_survives_the_next_one(self):
+        pid = self.crm.tx("INSERT INTO followup_plans(customer_id, user_id,"
+                          " rrule, dtstart) VALUES (?, ?, "
+                          "'FREQ=SECONDLY;INTERVAL=2;COUNT=3', ?)",
+                          (self.c, self.u, now() + 1))
+        first = wait_for(lambda: self.crm.q1(
+            "SELECT id FROM reminders WHERE plan_id = ? AND state = "
+            "'fired'", (pid,)), what="first firing")
+        self.crm.tx("UPDATE reminders SET state = 'snoozed', snoozed_until "
+                    "= ? WHERE id = ?", (now() + 3600, first))
+        wait_for(lambda: self.crm.q1("SELECT count(*) FROM reminders WHERE "
+                                     "plan_id = ? AND state = 'fired'",
+                                     (pid,)) >= 1 and self.crm.q1(
+            "SELECT count(*) FROM reminders WHERE plan_id = ?", (pid,)) >= 3,
+            what="later occurrences")
+        self.assertEqual(self.crm.state(first), "snoozed")
+
+    def test_edited_birthday_moves_the_pending_reminder(self):
+        d1, d2 = local_date(10), local_date(20)
+        cid = self.crm.customer(name="刘备", owner=self.u,
+                                birthday="%02d-%02d" % (d1.month, d1.day))
+        q = "SELECT id, due_at FROM reminders WHERE customer_id = ?"
+        first = wait_for(lambda: self.crm.q(q, (cid,)), what="birthday")[0]
+        self.crm.tx("UPDATE customers SET birthday = ? WHERE id = ?",
+                    ("%02d-%02d" % (d2.month, d2.day), cid))
+        if d1.year == d2.year:
+            wait_for(lambda: datetime.datetime.fromtimestamp(
+                self.crm.q1("SELECT due_at FROM reminders WHERE id = ?",
+                            (first[0],)), TZ).date() == d2,
+                what="the same reminder to move")
+        pending = self.crm.q("SELECT due_at FROM reminders WHERE "
+                             "customer_id = ? AND state = 'pending'", (cid,))
+        wait_for(lambda: [datetime.datetime.fromtimestamp(r[0], TZ).date()
+                          for r in self.crm.q(
+                              "SELECT due_at FROM reminders WHERE "
+                              "customer_id = ? AND state = 'pending'",
+                              (cid,))] == [d2], what="one reminder on d2")
+        del pending
+
+
 class Escalation(DaemonTest):
     extra_conf = ALWAYS_OPEN + 'escalation = { after = "2s"; };\n'
 
