@@ -238,7 +238,7 @@ store_ctl_reminders_list(struct store *s, const struct ctl_reminder_filter *f,
 /*
  * Today's list: due today and still open, or overdue (pending, or fired
  * and not acknowledged).  Each arm of the OR is an index range on
- * (state, due_at), or on (user_id, state) with a user.
+ * (state, due_at), or on (user_id, state, due_at) with a user.
  */
 #define TODAY_WHERE							\
 	" ((r.state IN ('pending', 'fired', 'snoozed', 'missed')"	\

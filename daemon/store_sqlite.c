@@ -82,7 +82,14 @@ struct checkpointer {
 	int		 stop;
 	sqlite3		*db;
 	char		*wal;		/* path of the -wal file */
+	sqlite3_stmt	*counts_st;
+	time_t		 counts_wanted;	/* last store_counts() call */
+	int		 have_counts;
+	struct store_counts counts;	/* under mtx */
 };
+
+/* Keep refreshing the counts this long after the last status request. */
+#define COUNTS_KEEP_S		60
 
 /* Remembers why the last call failed; SQLite's own message is overwritten
  * by the next statement (a ROLLBACK, say), so it is copied. */
@@ -168,7 +175,13 @@ configure(struct store *s)
 		    s->path, mode);
 	/* NORMAL is durable across application crashes in WAL mode; only
 	 * power loss may lose the last commits, never corrupt the file. */
-	if (pragma(s, "PRAGMA synchronous = NORMAL", NULL, 0) == -1 ||
+	/*
+	 * A burst of firings rewrites entries all over the reminder indexes;
+	 * SQLite's default 2000-page cache thrashes on a database of a million
+	 * reminders.  32 MiB is an upper bound, allocated as pages are used.
+	 */
+	if (pragma(s, "PRAGMA cache_size = -32768", NULL, 0) == -1 ||
+	    pragma(s, "PRAGMA synchronous = NORMAL", NULL, 0) == -1 ||
 	    pragma(s, "PRAGMA foreign_keys = ON", NULL, 0) == -1 ||
 	    pragma(s, "PRAGMA foreign_keys", fk, sizeof(fk)) == -1)
 		return store_errorf("%s: %s", s->path, sqlite3_errmsg(s->db));
@@ -397,24 +410,57 @@ store_rollback(struct store *s)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* Runs the counts query on db.  SQLite result code. */
+static int
+query_counts(sqlite3 *db, sqlite3_stmt **cache, struct store_counts *c)
+{
+	int rc;
+
+	if (*cache == NULL && (rc = sqlite3_prepare_v3(db, stmt_sql[ST_COUNTS],
+	    -1, SQLITE_PREPARE_PERSISTENT, cache, NULL)) != SQLITE_OK)
+		return rc;
+	if ((rc = sqlite3_step(*cache)) == SQLITE_ROW) {
+		c->customers = sqlite3_column_int64(*cache, 0);
+		c->reminders_pending = sqlite3_column_int64(*cache, 1);
+		c->outbox_queued = sqlite3_column_int64(*cache, 2);
+		c->outbox_sending = sqlite3_column_int64(*cache, 3);
+		c->outbox_sent = sqlite3_column_int64(*cache, 4);
+		c->outbox_dead = sqlite3_column_int64(*cache, 5);
+	}
+	sqlite3_reset(*cache);
+	return rc;
+}
+
+/*
+ * The counts scan indexes of the size of the tables (a million pending
+ * reminders take ~100 ms): with the background thread running they are
+ * refreshed there every second while someone asks, and the loop only
+ * reads the last result.  The very first call computes them here.
+ */
 int
 store_counts(struct store *s, struct store_counts *c)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
+	struct checkpointer *b = s->ckpt;
+	int rc, have = 0;
 
-	if ((st = stmt(s, ST_COUNTS)) == NULL)
-		return STORE_ERR;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		c->customers = sqlite3_column_int64(st, 0);
-		c->reminders_pending = sqlite3_column_int64(st, 1);
-		c->outbox_queued = sqlite3_column_int64(st, 2);
-		c->outbox_sending = sqlite3_column_int64(st, 3);
-		c->outbox_sent = sqlite3_column_int64(st, 4);
-		c->outbox_dead = sqlite3_column_int64(st, 5);
+	if (b != NULL) {
+		pthread_mutex_lock(&b->mtx);
+		b->counts_wanted = time(NULL);
+		if ((have = b->have_counts))
+			*c = b->counts;
+		pthread_mutex_unlock(&b->mtx);
+		if (have)
+			return STORE_OK;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : fail(s, rc);
+	if ((rc = query_counts(s->db, &s->stmt[ST_COUNTS], c)) != SQLITE_ROW)
+		return fail(s, rc);
+	if (b != NULL) {
+		pthread_mutex_lock(&b->mtx);
+		b->counts = *c;
+		b->have_counts = 1;
+		pthread_mutex_unlock(&b->mtx);
+	}
+	return STORE_OK;
 }
 
 static int
@@ -614,12 +660,20 @@ checkpointer_main(void *arg)
 		pthread_cond_timedwait(&c->cond, &c->mtx, &until);
 		if (c->stop)
 			break;
+		int want = c->counts_wanted + COUNTS_KEEP_S > time(NULL);
 		pthread_mutex_unlock(&c->mtx);
 		/* PASSIVE: never waits for, nor blocks, readers and writers. */
 		if (stat(c->wal, &st) == 0 && st.st_size > CKPT_WAL_BYTES)
 			sqlite3_wal_checkpoint_v2(c->db, NULL,
 			    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		struct store_counts n;
+		int ok = want && query_counts(c->db, &c->counts_st, &n) ==
+		    SQLITE_ROW;
 		pthread_mutex_lock(&c->mtx);
+		if (ok) {
+			c->counts = n;
+			c->have_counts = 1;
+		}
 	}
 	pthread_mutex_unlock(&c->mtx);
 	return NULL;
@@ -635,6 +689,7 @@ checkpointer_stop(struct checkpointer *c)
 	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->mtx);
 	pthread_join(c->thread, NULL);
+	sqlite3_finalize(c->counts_st);
 	sqlite3_close(c->db);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->mtx);

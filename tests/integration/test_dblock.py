@@ -47,8 +47,9 @@ class DatabaseLocked(DaemonTest):
             r = self.d.ctl("ping", timeout=10)
             self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(p.wait(30), 0)
-        r = self.d.ctl("--json", "status")
-        self.assertEqual(json.loads(r.stdout)["customers"], 1)
+        # Counts are refreshed off the event loop, about once a second.
+        wait_for(lambda: json.loads(self.d.ctl("--json", "status").stdout)[
+            "customers"] == 1, what="the committed row to be counted")
 
     def test_status_answers_during_immediate_lock(self):
         self.check_answers_while_locked("IMMEDIATE")
