@@ -13,56 +13,6 @@
 #include "store_ctl.h"
 #include "store_sqlite.h"
 
-/* Steps st expecting one row or none; leaves it for reading on a row. */
-static int
-step_row(struct store *s, sqlite3_stmt *st, int *found)
-{
-	int rc = sqlite3_step(st);
-
-	*found = rc == SQLITE_ROW;
-	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-		return STORE_OK;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return store_fail(s, rc);
-}
-
-static void
-done(sqlite3_stmt *st)
-{
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-}
-
-static int64_t
-col_int(sqlite3_stmt *st, int col)
-{
-	return sqlite3_column_type(st, col) == SQLITE_NULL ? 0 :
-	    sqlite3_column_int64(st, col);
-}
-
-static void
-col_copy(sqlite3_stmt *st, int col, char *buf, size_t len)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-
-	snprintf(buf, len, "%s", t != NULL ? (const char *)t : "");
-}
-
-/* Grows *arr to hold one more element of size sz; NULL on ENOMEM. */
-static void *
-grow(void *arr, size_t n, size_t *cap, size_t sz)
-{
-	size_t ncap;
-
-	if (n < *cap)
-		return arr;
-	ncap = *cap ? *cap * 2 : 16;
-	if ((arr = reallocarray(arr, ncap, sz)) != NULL)
-		*cap = ncap;
-	return arr;
-}
-
 int
 store_ctl_customer_get(struct store *s, int64_t id, struct ctl_customer *c,
     int *found)
@@ -75,11 +25,11 @@ store_ctl_customer_get(struct store *s, int64_t id, struct ctl_customer *c,
 	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, id);
-	if ((rc = step_row(s, st, found)) == STORE_OK && *found) {
-		c->owner_id = col_int(st, 0);
-		col_copy(st, 1, c->level, sizeof(c->level));
+	if ((rc = store_step_row(s, st, found)) == STORE_OK && *found) {
+		c->owner_id = store_column_id(st, 0);
+		store_column_copy(st, 1, c->level, sizeof(c->level));
 	}
-	done(st);
+	store_done(st);
 	return rc;
 }
 
@@ -93,9 +43,9 @@ store_ctl_user_get(struct store *s, int64_t id, int *active, int *found)
 	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, id);
-	if ((rc = step_row(s, st, found)) == STORE_OK && *found)
+	if ((rc = store_step_row(s, st, found)) == STORE_OK && *found)
 		*active = sqlite3_column_int(st, 0) != 0;
-	done(st);
+	store_done(st);
 	return rc;
 }
 
@@ -141,11 +91,11 @@ reminder_read(sqlite3_stmt *st, struct ctl_reminder *r)
 
 	memset(r, 0, sizeof(*r));
 	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
-		*ints[i] = col_int(st, (int)i);
+		*ints[i] = store_column_id(st, (int)i);
 	r->late = sqlite3_column_int(st, 10) != 0;
-	col_copy(st, 11, r->kind, sizeof(r->kind));
-	col_copy(st, 12, r->state, sizeof(r->state));
-	col_copy(st, 13, r->level, sizeof(r->level));
+	store_column_copy(st, 11, r->kind, sizeof(r->kind));
+	store_column_copy(st, 12, r->state, sizeof(r->state));
+	store_column_copy(st, 13, r->level, sizeof(r->level));
 	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		if ((*strs[i] = store_column_dup(st, 14 + (int)i)) == NULL) {
 			store_ctl_reminder_clear(r);
@@ -166,10 +116,10 @@ store_ctl_reminder_get(struct store *s, int64_t id, struct ctl_reminder *r,
 	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, id);
-	if ((rc = step_row(s, st, found)) == STORE_OK && *found &&
+	if ((rc = store_step_row(s, st, found)) == STORE_OK && *found &&
 	    reminder_read(st, r) == -1)
 		rc = STORE_ERR;
-	done(st);
+	store_done(st);
 	return rc;
 }
 
@@ -185,14 +135,14 @@ reminders_collect(struct store *s, sqlite3_stmt *st,
 	*rows = NULL;
 	*n = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((p = grow(arr, *n, &cap, sizeof(*arr))) == NULL)
+		if ((p = store_grow(arr, *n, &cap, sizeof(*arr))) == NULL)
 			break;
 		arr = p;
 		if (reminder_read(st, &arr[*n]) == -1)
 			break;
 		(*n)++;
 	}
-	done(st);
+	store_done(st);
 	if (rc != SQLITE_DONE) {
 		store_ctl_reminders_free(arr, *n);
 		*n = 0;
@@ -407,9 +357,9 @@ plan_read(sqlite3_stmt *st, struct ctl_plan *p)
 
 	memset(p, 0, sizeof(*p));
 	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
-		*ints[i] = col_int(st, (int)i);
+		*ints[i] = store_column_id(st, (int)i);
 	p->active = sqlite3_column_int(st, 8) != 0;
-	col_copy(st, 9, p->level, sizeof(p->level));
+	store_column_copy(st, 9, p->level, sizeof(p->level));
 	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		if ((*strs[i] = store_column_dup(st, 10 + (int)i)) == NULL) {
 			store_ctl_plan_clear(p);
@@ -430,10 +380,10 @@ store_ctl_plan_get(struct store *s, int64_t id, struct ctl_plan *p,
 	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, id);
-	if ((rc = step_row(s, st, found)) == STORE_OK && *found &&
+	if ((rc = store_step_row(s, st, found)) == STORE_OK && *found &&
 	    plan_read(st, p) == -1)
 		rc = STORE_ERR;
-	done(st);
+	store_done(st);
 	return rc;
 }
 
@@ -465,14 +415,14 @@ store_ctl_plans_list(struct store *s, const struct ctl_plan_filter *f,
 	store_bind_id(st, 2, f->customer_id);
 	sqlite3_bind_int(st, 3, f->limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((p = grow(arr, *n, &cap, sizeof(*arr))) == NULL)
+		if ((p = store_grow(arr, *n, &cap, sizeof(*arr))) == NULL)
 			break;
 		arr = p;
 		if (plan_read(st, &arr[*n]) == -1)
 			break;
 		(*n)++;
 	}
-	done(st);
+	store_done(st);
 	if (rc != SQLITE_DONE) {
 		store_ctl_plans_free(arr, *n);
 		*n = 0;

@@ -12,57 +12,6 @@
 #include "store_reminders.h"
 #include "store_sqlite.h"
 
-/* ---- small helpers ---- */
-
-/* Steps st expecting one row or none; leaves it for reading on a row. */
-static int
-step_row(struct store *s, sqlite3_stmt *st, int *found)
-{
-	int rc = sqlite3_step(st);
-
-	*found = rc == SQLITE_ROW;
-	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-		return STORE_OK;
-	sqlite3_reset(st);
-	return store_fail(s, rc);
-}
-
-static void
-done(sqlite3_stmt *st)
-{
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-}
-
-static int64_t
-col_id(sqlite3_stmt *st, int col)
-{
-	return sqlite3_column_type(st, col) == SQLITE_NULL ? 0 :
-	    sqlite3_column_int64(st, col);
-}
-
-static void
-copy_col(sqlite3_stmt *st, int col, char *buf, size_t len)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-
-	snprintf(buf, len, "%s", t != NULL ? (const char *)t : "");
-}
-
-/* Grows *arr to hold one more element of size sz. */
-static void *
-grow(void *arr, size_t n, size_t *cap, size_t sz)
-{
-	void *p;
-
-	if (n < *cap)
-		return arr;
-	*cap = *cap ? *cap * 2 : 16;
-	if ((p = realloc(arr, *cap * sz)) == NULL)
-		return NULL;
-	return p;
-}
-
 int
 store_data_version(struct store *s, int64_t *version)
 {
@@ -72,9 +21,9 @@ store_data_version(struct store *s, int64_t *version)
 
 	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
-	if ((rc = step_row(s, st, &found)) == STORE_OK)
+	if ((rc = store_step_row(s, st, &found)) == STORE_OK)
 		*version = found ? sqlite3_column_int64(st, 0) : 0;
-	done(st);
+	store_done(st);
 	return rc;
 }
 
@@ -99,11 +48,11 @@ store_next_event(struct store *s, int64_t *at)
 
 	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
-	if ((rc = step_row(s, st, &found)) == STORE_OK) {
+	if ((rc = store_step_row(s, st, &found)) == STORE_OK) {
 		double v = found ? sqlite3_column_double(st, 0) : 1e18;
 		*at = v >= 1e18 ? 0 : (int64_t)v;
 	}
-	done(st);
+	store_done(st);
 	return rc;
 }
 
@@ -149,9 +98,9 @@ due_read(sqlite3_stmt *st, struct due_row *r)
 	r->id = sqlite3_column_int64(st, 0);
 	r->customer_id = sqlite3_column_int64(st, 1);
 	r->user_id = sqlite3_column_int64(st, 2);
-	r->plan_id = col_id(st, 3);
+	r->plan_id = store_column_id(st, 3);
 	r->due_at = sqlite3_column_int64(st, 4);
-	r->manager_id = col_id(st, 5);
+	r->manager_id = store_column_id(st, 5);
 	r->kind = kind_from_name((const char *)sqlite3_column_text(st, 6));
 	r->fire_count = sqlite3_column_int(st, 7);
 	r->snoozed = sqlite3_column_int(st, 8);
@@ -198,7 +147,7 @@ store_due_fetch(struct store *s, int64_t now, int limit, struct due_row **out,
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int(st, 2, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((p = grow(rows, n, &cap, sizeof(*rows))) == NULL)
+		if ((p = store_grow(rows, n, &cap, sizeof(*rows))) == NULL)
 			break;
 		rows = p;
 		if (due_read(st, &rows[n]) == -1) {
@@ -207,7 +156,7 @@ store_due_fetch(struct store *s, int64_t now, int limit, struct due_row **out,
 		}
 		n++;
 	}
-	done(st);
+	store_done(st);
 	if (rc != SQLITE_DONE) {
 		store_due_free(rows, n);
 		return rc == SQLITE_ROW ? STORE_ERR : store_fail(s, rc);
@@ -413,9 +362,9 @@ store_reminders_pending_prefix(struct store *s, const char *prefix, int *n)
 		return STORE_ERR;
 	store_bind_text(st, 1, prefix);
 	store_bind_text(st, 2, upper);
-	if ((rc = step_row(s, st, &found)) == STORE_OK)
+	if ((rc = store_step_row(s, st, &found)) == STORE_OK)
 		*n = found ? sqlite3_column_int(st, 0) : 0;
-	done(st);
+	store_done(st);
 	return rc;
 }
 
@@ -431,12 +380,12 @@ store_reminder_series(struct store *s, int64_t id, struct series_row *r,
 	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, id);
-	if ((rc = step_row(s, st, found)) == STORE_OK && *found) {
-		r->plan_id = col_id(st, 0);
+	if ((rc = store_step_row(s, st, found)) == STORE_OK && *found) {
+		r->plan_id = store_column_id(st, 0);
 		r->due_at = sqlite3_column_int64(st, 1);
-		copy_col(st, 2, r->dedup_key, sizeof(r->dedup_key));
+		store_column_copy(st, 2, r->dedup_key, sizeof(r->dedup_key));
 	}
-	done(st);
+	store_done(st);
 	return rc;
 }
 
@@ -478,16 +427,16 @@ store_changes_fetch(struct store *s, int limit, struct change_row **out,
 		return STORE_ERR;
 	sqlite3_bind_int(st, 1, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((p = grow(rows, n, &cap, sizeof(*rows))) == NULL)
+		if ((p = store_grow(rows, n, &cap, sizeof(*rows))) == NULL)
 			break;
 		rows = p;
 		rows[n].id = sqlite3_column_int64(st, 0);
-		copy_col(st, 1, rows[n].tbl, sizeof(rows[n].tbl));
+		store_column_copy(st, 1, rows[n].tbl, sizeof(rows[n].tbl));
 		rows[n].row_id = sqlite3_column_int64(st, 2);
-		copy_col(st, 3, rows[n].op, sizeof(rows[n].op));
+		store_column_copy(st, 3, rows[n].op, sizeof(rows[n].op));
 		n++;
 	}
-	done(st);
+	store_done(st);
 	if (rc != SQLITE_DONE) {
 		free(rows);
 		return rc == SQLITE_ROW ? STORE_ERR : store_fail(s, rc);
@@ -524,13 +473,13 @@ store_contract_get(struct store *s, int64_t id, struct contract_row *r,
 	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, id);
-	if ((rc = step_row(s, st, found)) == STORE_OK && *found) {
+	if ((rc = store_step_row(s, st, found)) == STORE_OK && *found) {
 		r->customer_id = sqlite3_column_int64(st, 0);
-		r->owner_id = col_id(st, 1);
-		copy_col(st, 2, r->end_date, sizeof(r->end_date));
-		copy_col(st, 3, r->title, sizeof(r->title));
+		r->owner_id = store_column_id(st, 1);
+		store_column_copy(st, 2, r->end_date, sizeof(r->end_date));
+		store_column_copy(st, 3, r->title, sizeof(r->title));
 	}
-	done(st);
+	store_done(st);
 	return rc;
 }
 
@@ -551,12 +500,12 @@ store_birthday_get(struct store *s, const char *tbl, int64_t id,
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, id);
-	if ((rc = step_row(s, st, found)) == STORE_OK && *found) {
+	if ((rc = store_step_row(s, st, found)) == STORE_OK && *found) {
 		r->customer_id = sqlite3_column_int64(st, 0);
-		r->owner_id = col_id(st, 1);
-		copy_col(st, 2, r->birthday, sizeof(r->birthday));
+		r->owner_id = store_column_id(st, 1);
+		store_column_copy(st, 2, r->birthday, sizeof(r->birthday));
 	}
-	done(st);
+	store_done(st);
 	return rc;
 }
 
@@ -573,14 +522,14 @@ store_followup_get(struct store *s, int64_t id, struct followup_row *r,
 	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, id);
-	if ((rc = step_row(s, st, found)) == STORE_OK && *found) {
+	if ((rc = store_step_row(s, st, found)) == STORE_OK && *found) {
 		r->customer_id = sqlite3_column_int64(st, 0);
 		r->user_id = sqlite3_column_int64(st, 1);
 		r->at = sqlite3_column_int64(st, 2);
-		r->next_followup_at = col_id(st, 3);
-		copy_col(st, 4, r->next_action, sizeof(r->next_action));
+		r->next_followup_at = store_column_id(st, 3);
+		store_column_copy(st, 4, r->next_action, sizeof(r->next_action));
 	}
-	done(st);
+	store_done(st);
 	return rc;
 }
 
@@ -624,11 +573,11 @@ store_plan_get(struct store *s, int64_t id, struct plan_row *r, int *found)
 	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, id);
-	if ((rc = step_row(s, st, found)) == STORE_OK && *found) {
+	if ((rc = store_step_row(s, st, found)) == STORE_OK && *found) {
 		r->customer_id = sqlite3_column_int64(st, 0);
 		r->user_id = sqlite3_column_int64(st, 1);
 		r->dtstart = sqlite3_column_int64(st, 2);
-		r->until = col_id(st, 3);
+		r->until = store_column_id(st, 3);
 		r->active = sqlite3_column_int(st, 4);
 		r->rrule = store_column_dup(st, 5);
 		r->channels = store_column_dup(st, 6);
@@ -636,7 +585,7 @@ store_plan_get(struct store *s, int64_t id, struct plan_row *r, int *found)
 		if (!r->rrule || !r->channels || !r->name)
 			rc = STORE_ERR;
 	}
-	done(st);
+	store_done(st);
 	return rc;
 }
 
@@ -714,15 +663,15 @@ store_escalations_fetch(struct store *s, int64_t now, int limit,
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int(st, 2, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((p = grow(rows, n, &cap, sizeof(*rows))) == NULL)
+		if ((p = store_grow(rows, n, &cap, sizeof(*rows))) == NULL)
 			break;
 		rows = p;
 		r = &rows[n++];
 		memset(r, 0, sizeof(*r));
 		r->id = sqlite3_column_int64(st, 0);
-		r->customer_id = col_id(st, 1);	/* 0: deleted */
+		r->customer_id = store_column_id(st, 1);	/* 0: deleted */
 		r->user_id = sqlite3_column_int64(st, 2);
-		r->manager_id = col_id(st, 3);	/* 0: none, inactive or gone */
+		r->manager_id = store_column_id(st, 3);	/* 0: none, inactive or gone */
 		r->due_at = sqlite3_column_int64(st, 4);
 		r->kind = kind_from_name((const char *)sqlite3_column_text(st, 5));
 		r->note = store_column_dup(st, 6);
@@ -735,7 +684,7 @@ store_escalations_fetch(struct store *s, int64_t now, int limit,
 		r->m_email = store_column_dup(st, 13);
 		r->m_phone = store_column_dup(st, 14);
 	}
-	done(st);
+	store_done(st);
 	if (rc != SQLITE_DONE) {
 		store_escalations_free(rows, n);
 		return rc == SQLITE_ROW ? STORE_ERR : store_fail(s, rc);
@@ -785,12 +734,12 @@ store_digest_pending_users(struct store *s, const char *day, int64_t **out,
 		return STORE_ERR;
 	store_bind_text(st, 1, day);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((p = grow(ids, n, &cap, sizeof(*ids))) == NULL)
+		if ((p = store_grow(ids, n, &cap, sizeof(*ids))) == NULL)
 			break;
 		ids = p;
 		ids[n++] = sqlite3_column_int64(st, 0);
 	}
-	done(st);
+	store_done(st);
 	if (rc != SQLITE_DONE) {
 		free(ids);
 		return rc == SQLITE_ROW ? STORE_ERR : store_fail(s, rc);
@@ -827,18 +776,18 @@ store_digest_items(struct store *s, int64_t user_id, int64_t day_start,
 	sqlite3_bind_int64(st, 3, day_end);
 	sqlite3_bind_int64(st, 4, since);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((p = grow(items, n, &cap, sizeof(*items))) == NULL)
+		if ((p = store_grow(items, n, &cap, sizeof(*items))) == NULL)
 			break;
 		items = p;
 		it = &items[n++];
 		it->reminder_id = sqlite3_column_int64(st, 0);
 		it->due_at = sqlite3_column_int64(st, 1);
 		it->kind = kind_from_name((const char *)sqlite3_column_text(st, 2));
-		copy_col(st, 3, it->state, sizeof(it->state));
+		store_column_copy(st, 3, it->state, sizeof(it->state));
 		it->c_name = store_column_dup(st, 4);
 		it->c_level = store_column_dup(st, 5);
 	}
-	done(st);
+	store_done(st);
 	if (rc != SQLITE_DONE) {
 		store_digest_items_free(items, n);
 		return rc == SQLITE_ROW ? STORE_ERR : store_fail(s, rc);
@@ -890,12 +839,12 @@ store_user_get(struct store *s, int64_t id, struct user_contact *u, int *found)
 	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, id);
-	if ((rc = step_row(s, st, found)) == STORE_OK && *found) {
+	if ((rc = store_step_row(s, st, found)) == STORE_OK && *found) {
 		u->name = store_column_dup(st, 0);
 		u->email = store_column_dup(st, 1);
 		u->phone = store_column_dup(st, 2);
 	}
-	done(st);
+	store_done(st);
 	return rc;
 }
 
@@ -918,9 +867,9 @@ store_state_get(struct store *s, const char *key, int64_t *value, int *found)
 	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
 	store_bind_text(st, 1, key);
-	if ((rc = step_row(s, st, found)) == STORE_OK && *found)
+	if ((rc = store_step_row(s, st, found)) == STORE_OK && *found)
 		*value = sqlite3_column_int64(st, 0);
-	done(st);
+	store_done(st);
 	return rc;
 }
 

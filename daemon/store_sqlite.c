@@ -577,6 +577,53 @@ store_bind_id(sqlite3_stmt *st, int idx, int64_t id)
 		sqlite3_bind_int64(st, idx, id);
 }
 
+void
+store_column_copy(sqlite3_stmt *st, int col, char *buf, size_t len)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(buf, len, "%s", t != NULL ? (const char *)t : "");
+}
+
+int64_t
+store_column_id(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL ? 0 :
+	    sqlite3_column_int64(st, col);
+}
+
+int
+store_step_row(struct store *s, sqlite3_stmt *st, int *found)
+{
+	int rc = sqlite3_step(st);
+
+	*found = rc == SQLITE_ROW;
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return STORE_OK;
+	store_done(st);
+	return fail(s, rc);
+}
+
+void
+store_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+void *
+store_grow(void *arr, size_t n, size_t *cap, size_t sz)
+{
+	size_t ncap;
+
+	if (n < *cap)
+		return arr;
+	ncap = *cap ? *cap * 2 : 16;
+	if ((arr = reallocarray(arr, ncap, sz)) != NULL)
+		*cap = ncap;
+	return arr;
+}
+
 char *
 store_column_dup(sqlite3_stmt *st, int col)
 {

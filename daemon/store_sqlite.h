@@ -7,6 +7,7 @@
 #define CRMD_STORE_SQLITE_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct store;
@@ -34,5 +35,21 @@ void		 store_bind_id(sqlite3_stmt *, int idx, int64_t id);
 
 /* malloc'd copy of a text column, "" for NULL; NULL only on ENOMEM. */
 char		*store_column_dup(sqlite3_stmt *, int col);
+/* A text column into buf (truncated), "" for NULL. */
+void		 store_column_copy(sqlite3_stmt *, int col, char *buf, size_t len);
+/* An integer column, 0 for NULL (an absent id). */
+int64_t		 store_column_id(sqlite3_stmt *, int col);
+
+/*
+ * Steps st expecting one row or none: STORE_OK with *found, the row left
+ * for reading (reset it with store_done()), or an error with st reset.
+ */
+int		 store_step_row(struct store *, sqlite3_stmt *, int *found);
+/* Resets st and its bindings: it holds no read transaction after this. */
+void		 store_done(sqlite3_stmt *);
+
+/* Grows arr (n used of *cap elements of size sz) for one more; NULL on
+ * ENOMEM, leaving arr and *cap as they were. */
+void		*store_grow(void *arr, size_t n, size_t *cap, size_t sz);
 
 #endif
