@@ -5,7 +5,7 @@
 set -eu
 
 pkgs="build-essential cmake pkg-config libevent-dev libsqlite3-dev
-libcurl4-openssl-dev libconfig-dev libinih-dev libjansson-dev
+libcurl4-openssl-dev libconfig-dev libinih-dev libjansson-dev libical-dev
 libsystemd-dev sqlite3 tzdata"
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs libcmocka-dev python3 python3-aiosmtpd systemd util-linux
