@@ -224,7 +224,6 @@ store_reminder_fired(struct store *s, int64_t id, int64_t now, int late,
 	    " fire_count = fire_count + 1"
 	    " WHERE id = ?1 AND state IN ('pending', 'snoozed')";
 	sqlite3_stmt *st;
-	int rc;
 
 	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
@@ -232,9 +231,7 @@ store_reminder_fired(struct store *s, int64_t id, int64_t now, int late,
 	sqlite3_bind_int64(st, 2, now);
 	sqlite3_bind_int(st, 3, late ? 1 : 0);
 	store_bind_id(st, 4, escalate_at);
-	rc = store_exec(s, st);
-	*changed = rc == STORE_OK ? store_changes(s) : 0;
-	return rc;
+	return store_exec_changes(s, st, changed);
 }
 
 int
@@ -244,14 +241,11 @@ store_reminder_cancel(struct store *s, int64_t id, int *changed)
 	    "UPDATE reminders SET state = 'cancelled'"
 	    " WHERE id = ?1 AND state IN ('pending', 'snoozed')";
 	sqlite3_stmt *st;
-	int rc;
 
 	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, id);
-	rc = store_exec(s, st);
-	*changed = rc == STORE_OK ? store_changes(s) : 0;
-	return rc;
+	return store_exec_changes(s, st, changed);
 }
 
 int
@@ -262,15 +256,12 @@ store_reminder_missed(struct store *s, int64_t id, int64_t now, int *changed)
 	    "UPDATE reminders SET state = 'missed', fired_at = ?2"
 	    " WHERE id = ?1 AND state IN ('pending', 'snoozed')";
 	sqlite3_stmt *st;
-	int rc;
 
 	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, now);
-	rc = store_exec(s, st);
-	*changed = rc == STORE_OK ? store_changes(s) : 0;
-	return rc;
+	return store_exec_changes(s, st, changed);
 }
 
 int
@@ -326,7 +317,6 @@ store_reminders_cancel_prefix(struct store *s, const char *prefix,
 	sqlite3_stmt *st;
 	char upper[256];
 	size_t len = strlen(prefix);
-	int rc;
 
 	if (len == 0 || len >= sizeof(upper))
 		return STORE_ERR;
@@ -337,10 +327,7 @@ store_reminders_cancel_prefix(struct store *s, const char *prefix,
 	store_bind_text(st, 1, prefix);
 	store_bind_text(st, 2, upper);
 	store_bind_text(st, 3, keep);
-	rc = store_exec(s, st);
-	*n = rc == STORE_OK ? store_changes(s) : 0;
-	(void)now;
-	return rc;
+	return store_exec_changes(s, st, n);
 }
 
 int
@@ -397,15 +384,11 @@ store_plan_cancel_pending(struct store *s, int64_t plan_id, int64_t now,
 	    "UPDATE reminders SET state = 'cancelled'"
 	    " WHERE plan_id = ?1 AND state IN ('pending', 'snoozed')";
 	sqlite3_stmt *st;
-	int rc;
 
 	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, plan_id);
-	rc = store_exec(s, st);
-	*n = rc == STORE_OK ? store_changes(s) : 0;
-	(void)now;
-	return rc;
+	return store_exec_changes(s, st, n);
 }
 
 /* ---- change log ---- */
@@ -547,17 +530,13 @@ store_followups_supersede(struct store *s, int64_t customer_id,
 	    "  AS INTEGER)) < ?3"
 	    " AND dedup_key NOT LIKE 'followup:' || ?2 || ':%'";
 	sqlite3_stmt *st;
-	int rc;
 
 	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, customer_id);
 	sqlite3_bind_int64(st, 2, followup_id);
 	sqlite3_bind_int64(st, 3, at);
-	rc = store_exec(s, st);
-	*n = rc == STORE_OK ? store_changes(s) : 0;
-	(void)now;
-	return rc;
+	return store_exec_changes(s, st, n);
 }
 
 int
@@ -702,15 +681,12 @@ store_reminder_escalated(struct store *s, int64_t id, int64_t now,
 	    "UPDATE reminders SET escalated_at = ?2 WHERE id = ?1"
 	    " AND state = 'fired' AND escalated_at IS NULL";
 	sqlite3_stmt *st;
-	int rc;
 
 	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, now);
-	rc = store_exec(s, st);
-	*changed = rc == STORE_OK ? store_changes(s) : 0;
-	return rc;
+	return store_exec_changes(s, st, changed);
 }
 
 /* ---- digest ---- */
@@ -815,16 +791,13 @@ store_digest_mark(struct store *s, int64_t user_id, const char *day,
 	    "INSERT INTO digests (user_id, day, sent_at) VALUES (?, ?, ?)"
 	    " ON CONFLICT DO NOTHING";
 	sqlite3_stmt *st;
-	int rc;
 
 	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, user_id);
 	store_bind_text(st, 2, day);
 	sqlite3_bind_int64(st, 3, now);
-	rc = store_exec(s, st);
-	*changed = rc == STORE_OK ? store_changes(s) : 0;
-	return rc;
+	return store_exec_changes(s, st, changed);
 }
 
 int

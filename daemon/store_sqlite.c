@@ -554,6 +554,15 @@ store_exec(struct store *s, sqlite3_stmt *st)
 }
 
 int
+store_exec_changes(struct store *s, sqlite3_stmt *st, int *changed)
+{
+	int rc = store_exec(s, st);
+
+	*changed = rc == STORE_OK ? sqlite3_changes(s->db) : 0;
+	return rc;
+}
+
+int
 store_changes(struct store *s)
 {
 	return sqlite3_changes(s->db);

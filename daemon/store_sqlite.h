@@ -25,6 +25,9 @@ int		 store_fail(struct store *, int rc);
 /* Steps a statement that returns no rows, then resets it.  STORE_*. */
 int		 store_exec(struct store *, sqlite3_stmt *);
 
+/* store_exec(), then *changed = the rows it changed (0 on error). */
+int		 store_exec_changes(struct store *, sqlite3_stmt *, int *changed);
+
 /* sqlite3_changes() of the connection. */
 int		 store_changes(struct store *);
 
