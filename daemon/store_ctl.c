@@ -219,16 +219,6 @@ store_ctl_reminders_today(struct store *s, int64_t user_id, int64_t day_start,
 	return reminders_collect(s, st, rows, n);
 }
 
-/* Runs an UPDATE of one reminder; *changed = rows it changed. */
-static int
-update_one(struct store *s, sqlite3_stmt *st, int *changed)
-{
-	int rc = store_exec(s, st);
-
-	*changed = rc == STORE_OK ? store_changes(s) : 0;
-	return rc;
-}
-
 int
 store_ctl_reminder_ack(struct store *s, int64_t id, int64_t now, int *changed)
 {
@@ -241,7 +231,7 @@ store_ctl_reminder_ack(struct store *s, int64_t id, int64_t now, int *changed)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, now);
-	return update_one(s, st, changed);
+	return store_exec_changes(s, st, changed);
 }
 
 int
@@ -257,7 +247,7 @@ store_ctl_reminder_snooze(struct store *s, int64_t id, int64_t until,
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, until);
-	return update_one(s, st, changed);
+	return store_exec_changes(s, st, changed);
 }
 
 int
@@ -271,7 +261,7 @@ store_ctl_reminder_cancel(struct store *s, int64_t id, int *changed)
 	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, id);
-	return update_one(s, st, changed);
+	return store_exec_changes(s, st, changed);
 }
 
 /* ---- plans ---- */
