@@ -376,9 +376,20 @@ static const char v2_sql[] =
 "	SELECT 'followup_plans', id, 'insert' FROM followup_plans"
 "	WHERE active = 1;";
 
+/*
+ * v3: delivery.  The outbox is also a queue the CRM application may write
+ * to (campaign invitations): audience says whether a row goes to one of
+ * the team ('user') or to a customer, whose opt-outs and quiet hours the
+ * sender honours at the moment of sending.
+ */
+static const char v3_sql[] =
+"ALTER TABLE outbox ADD COLUMN audience TEXT NOT NULL DEFAULT 'user'"
+"	CHECK (audience IN ('user', 'customer'));";
+
 const struct migration schema_migrations[] = {
 	{ 1, "initial schema", v1_sql },
 	{ 2, "reminder scheduling", v2_sql },
+	{ 3, "delivery", v3_sql },
 };
 
 const size_t schema_nmigrations =
