@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "conf_delivery.h"
 #include "kinds.h"
 #include "workhours.h"
 
@@ -66,6 +67,9 @@ struct crmd_conf {
 	/* templates.<kind>.<channel>.{subject,body}, else built-in defaults;
 	 * every entry is filled after a successful load. */
 	struct conf_message messages[KIND_MAX][CH_MAX];
+
+	/* Delivery: channels, outbox, quiet_hours (conf_delivery.h). */
+	struct conf_delivery delivery;
 };
 
 /*
