@@ -83,13 +83,18 @@ struct checkpointer {
 	sqlite3		*db;
 	char		*wal;		/* path of the -wal file */
 	sqlite3_stmt	*counts_st;
-	time_t		 counts_wanted;	/* last store_counts() call */
+	int		 counts_wanted;	/* a status request asked for fresh ones */
 	int		 have_counts;
+	struct timespec	 counts_at;	/* CLOCK_MONOTONIC of the last refresh */
 	struct store_counts counts;	/* under mtx */
 };
 
-/* Keep refreshing the counts this long after the last status request. */
-#define COUNTS_KEEP_S		60
+/*
+ * Counts older than this are refreshed when status asks.  Only on demand:
+ * refreshing them every second "while someone watches" cost the loop an
+ * extra wake-up per firing, the count scan contending with it.
+ */
+#define COUNTS_FRESH_MS		1000
 
 /* Remembers why the last call failed; SQLite's own message is overwritten
  * by the next statement (a ROLLBACK, say), so it is copied. */
@@ -446,11 +451,22 @@ query_counts(sqlite3 *db, sqlite3_stmt **cache, struct store_counts *c)
 	return rc;
 }
 
+static int64_t
+ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - t->tv_sec) * 1000 +
+	    (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
 /*
  * The counts scan indexes of the size of the tables (a million pending
- * reminders take ~100 ms): with the background thread running they are
- * refreshed there every second while someone asks, and the loop only
- * reads the last result.  The very first call computes them here.
+ * reminders take ~100 ms): with the background thread running, the loop
+ * answers with the last result and, when that is over a second old, has
+ * the thread refresh it at once, so a status asked again (`watch crmctl
+ * status`) is current.  The very first call computes them here.
  */
 int
 store_counts(struct store *s, struct store_counts *c)
@@ -460,9 +476,12 @@ store_counts(struct store *s, struct store_counts *c)
 
 	if (b != NULL) {
 		pthread_mutex_lock(&b->mtx);
-		b->counts_wanted = time(NULL);
 		if ((have = b->have_counts))
 			*c = b->counts;
+		if (have && ms_since(&b->counts_at) > COUNTS_FRESH_MS) {
+			b->counts_wanted = 1;
+			pthread_cond_signal(&b->cond);
+		}
 		pthread_mutex_unlock(&b->mtx);
 		if (have)
 			return STORE_OK;
@@ -473,6 +492,7 @@ store_counts(struct store *s, struct store_counts *c)
 		pthread_mutex_lock(&b->mtx);
 		b->counts = *c;
 		b->have_counts = 1;
+		clock_gettime(CLOCK_MONOTONIC, &b->counts_at);
 		pthread_mutex_unlock(&b->mtx);
 	}
 	return STORE_OK;
@@ -728,10 +748,12 @@ checkpointer_main(void *arg)
 	while (!c->stop) {
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += CKPT_INTERVAL_S;
-		pthread_cond_timedwait(&c->cond, &c->mtx, &until);
+		if (!c->counts_wanted)
+			pthread_cond_timedwait(&c->cond, &c->mtx, &until);
 		if (c->stop)
 			break;
-		int want = c->counts_wanted + COUNTS_KEEP_S > time(NULL);
+		int want = c->counts_wanted;
+		c->counts_wanted = 0;
 		pthread_mutex_unlock(&c->mtx);
 		/* PASSIVE: never waits for, nor blocks, readers and writers. */
 		if (stat(c->wal, &st) == 0 && st.st_size > CKPT_WAL_BYTES)
@@ -744,6 +766,7 @@ checkpointer_main(void *arg)
 		if (ok) {
 			c->counts = n;
 			c->have_counts = 1;
+			clock_gettime(CLOCK_MONOTONIC, &c->counts_at);
 		}
 	}
 	pthread_mutex_unlock(&c->mtx);

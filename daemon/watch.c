@@ -1,7 +1,11 @@
 /*
  * Change detection (watch.h).  Cost when idle: one PRAGMA data_version per
- * poll interval.  Cost per external commit: the inotify wake-up plus at
- * most two short re-checks.
+ * poll interval.  Cost per external commit: the inotify wake-up plus,
+ * usually, one re-check.  The WAL is written before the writer's fsync
+ * and before the commit is published in the wal-index, so how long a
+ * commit takes to become visible depends on the writer's disk; the first
+ * re-check waits as long as the last commits took, learned as they come,
+ * so it rarely looks too early and costs a wake-up for nothing.
  */
 #include "watch.h"
 
@@ -11,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crmd.h"
@@ -21,9 +26,11 @@
 
 #define POLL_MS		1000	/* fallback: a commit is seen within 1 s */
 
-/* Re-checks after an inotify wake-up, in ms after the previous check:
- * the WAL is written before the commit is published in the wal-index. */
-static const int recheck_ms[] = { 2, 4 };
+/* The first re-check's delay, in microseconds: learned, within bounds.
+ * Later re-checks double it until RECHECK_SPAN_US has passed. */
+#define LAG_MIN_US	2000	/* also the first guess */
+#define LAG_MAX_US	25000
+#define RECHECK_SPAN_US	100000
 
 struct watch {
 	struct crmd	*crmd;
@@ -32,8 +39,47 @@ struct watch {
 	struct event	*ev_recheck;
 	struct event	*ev_poll;
 	int64_t		 version;
-	int		 recheck;	/* index into recheck_ms */
+	int64_t		 lag_us;	/* first re-check after the wake-up */
+	int64_t		 woke_us;	/* monotonic instant of the wake-up */
+	int64_t		 step_us;	/* current re-check interval */
+	int		 rechecks;	/* re-checks in this window */
 };
+
+static int64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+recheck_in(struct watch *w, int64_t us)
+{
+	struct timeval tv = { (time_t)(us / 1000000), (suseconds_t)(us % 1000000) };
+
+	w->step_us = us;
+	evtimer_add(w->ev_recheck, &tv);
+}
+
+/*
+ * A commit became visible `seen` us after the wake-up.  Found by the first
+ * re-check: the delay is long enough, so drift back towards the usual one.
+ * Found later: the writer is slower than we thought; wait that long.
+ */
+static void
+learn(struct watch *w, int64_t seen)
+{
+	if (w->rechecks <= 1)
+		w->lag_us -= (w->lag_us - LAG_MIN_US) / 64;
+	else
+		w->lag_us = seen + seen / 8;
+	if (w->lag_us < LAG_MIN_US)
+		w->lag_us = LAG_MIN_US;
+	if (w->lag_us > LAG_MAX_US)
+		w->lag_us = LAG_MAX_US;
+}
 
 /* 1 if another connection committed since the last look. */
 static int
@@ -71,17 +117,20 @@ static void
 recheck_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct watch *w = arg;
-	int n = (int)(sizeof(recheck_ms) / sizeof(recheck_ms[0]));
+	int64_t elapsed = mono_us() - w->woke_us;
 
+	w->rechecks++;
 	if (changed(w)) {
+		learn(w, elapsed);
 		resume_inotify(w);
 		sched_kick(w->crmd->sched);
 		return;
 	}
-	if (++w->recheck < n) {
-		struct timeval tv = { 0, recheck_ms[w->recheck] * 1000 };
-		evtimer_add(w->ev_recheck, &tv);
-	} else
+	/* Not a commit after all (a long transaction spilling pages), or a
+	 * slow one: the poll is the backstop once the window is over. */
+	if (elapsed + 2 * w->step_us <= RECHECK_SPAN_US)
+		recheck_in(w, 2 * w->step_us);
+	else
 		resume_inotify(w);
 }
 
@@ -89,7 +138,6 @@ static void
 inotify_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct watch *w = arg;
-	struct timeval tv = { 0, recheck_ms[0] * 1000 };
 
 	drain(w);	/* one check serves every event */
 	if (changed(w)) {
@@ -102,8 +150,9 @@ inotify_cb(evutil_socket_t fd, short what, void *arg)
 	 * stop listening until they are done.
 	 */
 	event_del(w->ev_inotify);
-	w->recheck = 0;
-	evtimer_add(w->ev_recheck, &tv);
+	w->woke_us = mono_us();
+	w->rechecks = 0;
+	recheck_in(w, w->lag_us);
 }
 
 static void
@@ -111,8 +160,9 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct watch *w = arg;
 
-	if (changed(w))
+	if (changed(w)) {
 		sched_kick(w->crmd->sched);
+	}
 }
 
 static void
@@ -146,6 +196,7 @@ watch_new(struct crmd *crmd)
 		return NULL;
 	w->crmd = crmd;
 	w->ifd = -1;
+	w->lag_us = LAG_MIN_US;
 	store_data_version(crmd->store, &w->version);
 	w->ev_recheck = evtimer_new(crmd->base, recheck_cb, w);
 	w->ev_poll = event_new(crmd->base, -1, EV_PERSIST, poll_cb, w);
@@ -171,8 +222,9 @@ watch_own_commits(struct watch *w)
 	 * data_version check that follows.
 	 */
 	drain(w);
-	if (changed(w))
+	if (changed(w)) {
 		sched_kick(w->crmd->sched);
+	}
 }
 
 void
