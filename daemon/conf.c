@@ -6,7 +6,9 @@
  * added to its keys' offsets, so one table serves every copy of a group
  * (templates.<kind>.<channel> is 7 x 4 groups and three leaf rows).  Every
  * problem is collected as "FILE:LINE: message" and reported together, so
- * one run of `crmd -n` shows the admin everything to fix.
+ * one run of `crmd -n` shows the admin everything to fix.  The delivery
+ * keys (channels, outbox, quiet_hours) have their rows here and their
+ * rules in conf_delivery.c.
  */
 #include "conf.h"
 
@@ -28,6 +30,7 @@
 
 #include "duration.h"
 #include "protocol.h"
+#include "secret.h"
 #include "template.h"
 #include "tz.h"
 
@@ -47,6 +50,12 @@ enum key_type {
 	KEY_CHANNELS,	/* ["inapp", ...] as a CH_BIT mask */
 	KEY_TEMPLATE,	/* template text, compiled to a struct tmpl * */
 	KEY_TEMPLATE_FILE, /* the same, read from a file */
+	KEY_RATE,	/* an integer or decimal in [min, max], as double */
+	KEY_SECRET,	/* a file or credential, read by secret_read() */
+	KEY_MAILBOX,	/* "addr" or "name <addr>", split in two fields */
+	KEY_HEADERS,	/* ["Name: value", ...] as char ** and a count */
+	KEY_CODES,	/* [200, 201] HTTP status codes as struct gw_codes */
+	KEY_VALUES,	/* ["0", ...] as char *[GW_VALUES_MAX] and a count */
 };
 
 struct loader;
@@ -77,6 +86,9 @@ struct conf_key {
 	size_t			 n_off;		/* KEY_DATES: its count field */
 	unsigned		 always;	/* KEY_CHANNELS: bits forced on */
 	int			 subject;	/* KEY_TEMPLATE: a subject line */
+	int			 gateway;	/* KEY_TEMPLATE: an HTTP body
+						   ({to}, {text}, ...) */
+	size_t			 name_off;	/* KEY_MAILBOX: its name field */
 };
 
 struct loader {
@@ -100,6 +112,29 @@ static int	check_timezone(struct loader *, const config_setting_t *,
 static void	set_log_target(struct crmd_conf *, int);
 static void	set_log_level(struct crmd_conf *, int);
 static void	check_working_hours(struct loader *, const config_setting_t *,
+		    const char *);
+static int	check_smtp_url(struct loader *, const config_setting_t *,
+		    const char *, const char *);
+static int	check_http_url(struct loader *, const config_setting_t *,
+		    const char *, const char *);
+static int	check_method(struct loader *, const config_setting_t *,
+		    const char *, const char *);
+static int	check_one_line(struct loader *, const config_setting_t *,
+		    const char *, const char *);
+static int	check_cafile(struct loader *, const config_setting_t *,
+		    const char *, const char *);
+static void	set_starttls(struct crmd_conf *, int);
+static void	set_sms_format(struct crmd_conf *, int);
+static void	set_sms_preset(struct crmd_conf *, int);
+static void	check_email(struct loader *, const config_setting_t *,
+		    const char *);
+static void	check_sms(struct loader *, const config_setting_t *,
+		    const char *);
+static void	check_national(struct loader *, const config_setting_t *,
+		    const char *);
+static void	check_webhook(struct loader *, const config_setting_t *,
+		    const char *);
+static void	check_outbox(struct loader *, const config_setting_t *,
 		    const char *);
 
 static const char *const log_targets[] = { "stderr", "syslog", NULL };
@@ -224,6 +259,142 @@ static const struct conf_key templates_keys[] = {
 	{ .name = NULL }
 };
 
+/* -- delivery: channels, outbox, quiet_hours (conf_delivery.h) -------- */
+
+/* What every channel has: pace and patience.  Offsets within struct T. */
+#define PACE_KEYS(T, pace) \
+	{ .name = "rate", .type = KEY_RATE, .off = offsetof(T, pace.rate), \
+	  .min = 0, .max = 100000 }, \
+	{ .name = "burst", .type = KEY_INT, \
+	  .off = offsetof(T, pace.burst), .min = 1, .max = 100000 }, \
+	{ .name = "concurrency", .type = KEY_INT, \
+	  .off = offsetof(T, pace.concurrency), .min = 1, .max = 1024 }, \
+	{ .name = "connect_timeout", .type = KEY_DURATION, \
+	  .off = offsetof(T, pace.connect_timeout_ms), .min = 1, \
+	  .max = 600, .scale = 1000 }, \
+	{ .name = "timeout", .type = KEY_DURATION, \
+	  .off = offsetof(T, pace.timeout_ms), .min = 1, .max = 3600, \
+	  .scale = 1000 }
+
+/* What sms and webhook share: one struct gw_conf (gateway.h). */
+#define HTTP_KEYS(T, gw) \
+	{ .name = "url", .type = KEY_STRING, .off = offsetof(T, gw.url), \
+	  .check = check_http_url }, \
+	{ .name = "method", .type = KEY_STRING, \
+	  .off = offsetof(T, gw.method), .check = check_method }, \
+	{ .name = "headers", .type = KEY_HEADERS, \
+	  .off = offsetof(T, gw.headers), \
+	  .n_off = offsetof(T, gw.nheaders) }, \
+	{ .name = "body", .type = KEY_TEMPLATE, .off = offsetof(T, gw.body), \
+	  .gateway = 1 }, \
+	{ .name = "sent_codes", .type = KEY_CODES, \
+	  .off = offsetof(T, gw.sent) }, \
+	{ .name = "retry_codes", .type = KEY_CODES, \
+	  .off = offsetof(T, gw.retry) }, \
+	{ .name = "dead_codes", .type = KEY_CODES, \
+	  .off = offsetof(T, gw.dead) }, \
+	{ .name = "json_field", .type = KEY_STRING, \
+	  .off = offsetof(T, gw.json_field), .check = check_one_line }, \
+	{ .name = "json_ok", .type = KEY_VALUES, \
+	  .off = offsetof(T, gw.json_ok), \
+	  .n_off = offsetof(T, gw.njson_ok) }, \
+	{ .name = "json_retry", .type = KEY_VALUES, \
+	  .off = offsetof(T, gw.json_retry), \
+	  .n_off = offsetof(T, gw.njson_retry) }, \
+	{ .name = "username", .type = KEY_STRING, \
+	  .off = offsetof(T, gw.auth_user), .check = check_one_line }, \
+	{ .name = "password_file", .type = KEY_SECRET, \
+	  .off = offsetof(T, gw.auth_secret) }
+
+static const char *const starttls_modes[] = { "required", "try", "none",
+	NULL };
+static const char *const sms_formats[] = { "form", "json", NULL };
+static const char *const sms_presets[] = { "twilio", NULL };
+
+#define EMAIL(f)	offsetof(struct conf_email, f)
+#define SMS(f)		offsetof(struct conf_sms, f)
+
+static const struct conf_key email_keys[] = {
+	{ .name = "url", .type = KEY_STRING, .off = EMAIL(url),
+	  .check = check_smtp_url },
+	{ .name = "from", .type = KEY_MAILBOX, .off = EMAIL(from_addr),
+	  .name_off = EMAIL(from_name) },
+	{ .name = "username", .type = KEY_STRING, .off = EMAIL(username),
+	  .check = check_one_line },
+	{ .name = "password_file", .type = KEY_SECRET, .off = EMAIL(password) },
+	{ .name = "starttls", .type = KEY_ENUM, .choices = starttls_modes,
+	  .set_enum = set_starttls },
+	{ .name = "cafile", .type = KEY_PATH, .off = EMAIL(cafile),
+	  .check = check_cafile },
+	PACE_KEYS(struct conf_email, pace),
+	{ .name = NULL }
+};
+
+/* Offsets from struct conf_sms: the national group's row adds nothing. */
+static const struct conf_key national_keys[] = {
+	{ .name = "regex", .type = KEY_STRING, .off = SMS(national_regex) },
+	{ .name = "country", .type = KEY_STRING, .off = SMS(national_country) },
+	{ .name = NULL }
+};
+
+static const struct conf_key sms_keys[] = {
+	{ .name = "preset", .type = KEY_ENUM, .choices = sms_presets,
+	  .set_enum = set_sms_preset },
+	{ .name = "account", .type = KEY_STRING, .off = SMS(account),
+	  .check = check_one_line },
+	{ .name = "from", .type = KEY_STRING, .off = SMS(from),
+	  .check = check_one_line },
+	{ .name = "token_file", .type = KEY_SECRET,
+	  .off = SMS(http.gw.auth_secret) },
+	{ .name = "format", .type = KEY_ENUM, .choices = sms_formats,
+	  .set_enum = set_sms_format },
+	{ .name = "national", .type = KEY_GROUP, .sub = national_keys,
+	  .post = check_national },
+	HTTP_KEYS(struct conf_sms, http.gw),
+	PACE_KEYS(struct conf_sms, http.pace),
+	{ .name = NULL }
+};
+
+static const struct conf_key webhook_keys[] = {
+	HTTP_KEYS(struct conf_http_channel, gw),
+	PACE_KEYS(struct conf_http_channel, pace),
+	{ .name = NULL }
+};
+
+static const struct conf_key channels_keys[] = {
+	{ .name = "email", .type = KEY_GROUP, .off = FIELD(delivery.email),
+	  .sub = email_keys, .post = check_email },
+	{ .name = "sms", .type = KEY_GROUP, .off = FIELD(delivery.sms),
+	  .sub = sms_keys, .post = check_sms },
+	{ .name = "webhook", .type = KEY_GROUP, .off = FIELD(delivery.webhook),
+	  .sub = webhook_keys, .post = check_webhook },
+	{ .name = NULL }
+};
+
+static const struct conf_key outbox_keys[] = {
+	{ .name = "backoff_min", .type = KEY_DURATION,
+	  .off = FIELD(delivery.outbox.backoff_min), .min = 1,
+	  .max = 86400, .scale = 1 },
+	{ .name = "backoff_max", .type = KEY_DURATION,
+	  .off = FIELD(delivery.outbox.backoff_max), .min = 1,
+	  .max = 30 * 86400, .scale = 1 },
+	{ .name = "lifetime", .type = KEY_DURATION,
+	  .off = FIELD(delivery.outbox.lifetime), .min = 1,
+	  .max = 365 * 86400, .scale = 1 },
+	{ .name = "lease", .type = KEY_DURATION,
+	  .off = FIELD(delivery.outbox.lease), .min = 1, .max = 86400,
+	  .scale = 1 },
+	{ .name = NULL }
+};
+
+static const struct conf_key quiet_hours_keys[] = {
+	{ .name = "start", .type = KEY_HHMM, .off = FIELD(delivery.quiet_start),
+	  .max = 1439 },
+	{ .name = "end", .type = KEY_HHMM, .off = FIELD(delivery.quiet_end),
+	  .max = 1440 },
+	{ .name = NULL }
+};
+
 static const struct conf_key top_keys[] = {
 	{ .name = "database", .type = KEY_PATH, .restart = 1,
 	  .off = FIELD(database) },
@@ -253,6 +424,11 @@ static const struct conf_key top_keys[] = {
 	  .list_known = 1 },
 	{ .name = "templates", .type = KEY_GROUP, .sub = templates_keys,
 	  .list_known = 1 },
+	{ .name = "channels", .type = KEY_GROUP, .sub = channels_keys,
+	  .list_known = 1 },
+	{ .name = "outbox", .type = KEY_GROUP, .sub = outbox_keys,
+	  .post = check_outbox },
+	{ .name = "quiet_hours", .type = KEY_GROUP, .sub = quiet_hours_keys },
 	{ .name = NULL }
 };
 
@@ -469,6 +645,104 @@ static void
 set_log_level(struct crmd_conf *c, int i)
 {
 	c->log_debug = i == 1;
+}
+
+static int
+check_url(struct loader *ld, const config_setting_t *s, const char *name,
+    const char *url, int smtp)
+{
+	const char *why;
+
+	if ((why = conf_url_problem(url, smtp)) == NULL)
+		return 0;
+	/* Not echoed: a robot's URL holds its access token. */
+	err_at(ld, s, "'%s' %s", name, why);
+	return -1;
+}
+
+static int
+check_smtp_url(struct loader *ld, const config_setting_t *s,
+    const char *name, const char *url)
+{
+	return check_url(ld, s, name, url, 1);
+}
+
+static int
+check_http_url(struct loader *ld, const config_setting_t *s,
+    const char *name, const char *url)
+{
+	return check_url(ld, s, name, url, 0);
+}
+
+static int
+check_method(struct loader *ld, const config_setting_t *s, const char *name,
+    const char *m)
+{
+	const char *why;
+
+	if ((why = conf_method_problem(m)) == NULL)
+		return 0;
+	err_at(ld, s, "'%s' %s", name, why);
+	return -1;
+}
+
+/* A value that ends up in a protocol line or a log line. */
+static int
+check_one_line(struct loader *ld, const config_setting_t *s,
+    const char *name, const char *v)
+{
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			err_at(ld, s, "'%s' must be one line without control "
+			    "characters", name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+check_cafile(struct loader *ld, const config_setting_t *s, const char *name,
+    const char *abs)
+{
+	struct stat st;
+	char buf[256];
+	int fd, ok = 0;
+
+	if ((fd = open(abs, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1 ||
+	    fstat(fd, &st) == -1)
+		err_at(ld, s, "'%s': cannot read \"%s\": %s", name,
+		    shown(abs, buf, sizeof(buf)), strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		err_at(ld, s, "'%s': \"%s\" is not a file of PEM "
+		    "certificates", name, shown(abs, buf, sizeof(buf)));
+	else
+		ok = 1;
+	if (fd != -1)
+		close(fd);
+	return ok ? 0 : -1;
+}
+
+static void
+set_starttls(struct crmd_conf *c, int i)
+{
+	static const enum starttls_mode modes[] = {	/* starttls_modes */
+		STARTTLS_REQUIRED, STARTTLS_TRY, STARTTLS_NONE
+	};
+
+	c->delivery.email.starttls = modes[i];
+}
+
+static void
+set_sms_format(struct crmd_conf *c, int i)
+{
+	c->delivery.sms.http.gw.format = i == 0 ? GW_FORM : GW_JSON;
+}
+
+static void
+set_sms_preset(struct crmd_conf *c, int i)
+{
+	c->delivery.sms.preset = sms_presets[i];
 }
 
 /* -- one key of each type -------------------------------------------- */
@@ -919,7 +1193,8 @@ compile_template(struct loader *ld, const config_setting_t *s,
 	int line;
 
 	if (tmpl_utf8_check(text, strlen(text), &line) == 0)
-		t = tmpl_compile(text, &err, &line);
+		t = k->gateway ? gw_body_compile(text, &err, &line) :
+		    tmpl_compile(text, &err, &line);
 	else {
 		t = NULL;
 		err = strdup("invalid UTF-8");
@@ -1082,6 +1357,330 @@ default_templates(struct loader *ld)
 	}
 }
 
+/* -- delivery values --------------------------------------------------- */
+
+static void
+load_rate(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name)
+{
+	double v;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		v = (double)config_setting_get_int64(s);
+		if (int_wrapped(ld, s, config_setting_get_int64(s))) {
+			err_at(ld, s, "'%s' must be between %lld and %lld "
+			    "messages per second", name, (long long)k->min,
+			    (long long)k->max);
+			return;
+		}
+		break;
+	case CONFIG_TYPE_FLOAT:
+		v = config_setting_get_float(s);
+		break;
+	default:
+		err_at(ld, s, "'%s' must be a number of messages per second, "
+		    "such as 10 or 0.5, written without quotes", name);
+		return;
+	}
+	if (!(v >= (double)k->min && v <= (double)k->max)) {
+		err_at(ld, s, "'%s' must be between %lld and %lld messages per "
+		    "second (0: unlimited), not %g", name, (long long)k->min,
+		    (long long)k->max, v);
+		return;
+	}
+	*KEY_PTR(ld, k, double) = v;
+}
+
+/* The secret itself never reaches a message: secret_read() names files. */
+static void
+load_secret(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name)
+{
+	char *secret, *err = NULL, **field;
+	const char *v;
+
+	if (want_string(ld, s, name, &v) == -1 ||
+	    check_one_line(ld, s, name, v) == -1)
+		return;
+	if ((secret = secret_read(v, &err)) == NULL) {
+		err_at(ld, s, "'%s': %s", name,
+		    err != NULL ? err : strerror(ENOMEM));
+		free(err);
+		return;
+	}
+	field = KEY_PTR(ld, k, char *);
+	secret_free(*field);
+	*field = secret;
+}
+
+static void
+load_mailbox(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name)
+{
+	char *display, *addr, **field, buf[256];
+	const char *v, *why;
+
+	if (want_string(ld, s, name, &v) == -1)
+		return;
+	if (conf_mailbox_parse(v, &display, &addr, &why) == -1) {
+		err_at(ld, s, "'%s': \"%s\" is not an address (%s); write "
+		    "\"crm@example.com\" or \"名字 <crm@example.com>\"", name,
+		    shown(v, buf, sizeof(buf)), why);
+		return;
+	}
+	field = KEY_PTR(ld, k, char *);
+	free(*field);
+	*field = addr;
+	field = FIELD_PTR(ld->conf, ld->base + k->name_off, char *);
+	free(*field);
+	*field = display;
+}
+
+static void
+free_strings(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+}
+
+/* Headers are not echoed: they often carry an API key. */
+static void
+load_headers(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name)
+{
+	char **headers, ***field;
+	size_t *count;
+	const char *why;
+	int i, n, bad = 0;
+
+	if ((n = want_list(ld, s, name, "[\"X-Api-Key: ...\"]")) == -1)
+		return;
+	if ((headers = calloc((size_t)n + 1, sizeof(*headers))) == NULL) {
+		err_at(ld, s, "'%s': %s", name, strerror(errno));
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		const char *v = config_setting_get_string(e);
+
+		if ((why = conf_header_problem(v)) != NULL) {
+			err_at(ld, where(s, e), "'%s': header %d %s", name,
+			    i + 1, why);
+			bad++;
+		} else if ((headers[i] = strdup(v)) == NULL) {
+			err_at(ld, s, "'%s': %s", name, strerror(errno));
+			bad++;
+		}
+	}
+	if (bad > 0) {
+		free_strings(headers, (size_t)n);
+		free(headers);
+		return;
+	}
+	field = KEY_PTR(ld, k, char **);
+	count = FIELD_PTR(ld->conf, ld->base + k->n_off, size_t);
+	free_strings(*field, *count);
+	free(*field);
+	*field = headers;
+	*count = (size_t)n;
+}
+
+static void
+load_codes(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name)
+{
+	struct gw_codes codes = { .n = 0 };
+	int i, n, bad = 0;
+
+	if ((!config_setting_is_array(s) && !config_setting_is_list(s)) ||
+	    (n = config_setting_length(s)) > GW_CODES_MAX) {
+		err_at(ld, s, "'%s' must be a list of at most %d HTTP status "
+		    "codes, such as [200, 201]", name, GW_CODES_MAX);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		long long v = -1;
+		size_t j;
+
+		if (config_setting_type(e) == CONFIG_TYPE_INT)
+			v = config_setting_get_int(e);
+		if (v < 100 || v > 599) {
+			err_at(ld, where(s, e), "'%s': element %d must be an "
+			    "HTTP status code from 100 to 599, without quotes",
+			    name, i + 1);
+			bad++;
+			continue;
+		}
+		for (j = 0; j < codes.n && codes.code[j] != v; j++)
+			;
+		if (j < codes.n) {
+			err_at(ld, where(s, e), "'%s': %lld is listed twice",
+			    name, v);
+			bad++;
+		} else
+			codes.code[codes.n++] = (int)v;
+	}
+	if (bad == 0)
+		*KEY_PTR(ld, k, struct gw_codes) = codes;
+}
+
+static void
+load_values(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name)
+{
+	char *values[GW_VALUES_MAX] = { NULL }, **field;
+	size_t *count;
+	int i, n;
+
+	if ((n = want_list(ld, s, name, "[\"0\"]")) == -1)
+		return;
+	if (n > GW_VALUES_MAX) {
+		err_at(ld, s, "'%s' must list at most %d values", name,
+		    GW_VALUES_MAX);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const char *v = config_setting_get_string(
+		    config_setting_get_elem(s, i));
+
+		if ((values[i] = strdup(v)) == NULL) {
+			err_at(ld, s, "'%s': %s", name, strerror(errno));
+			free_strings(values, (size_t)i);
+			return;
+		}
+	}
+	field = KEY_PTR(ld, k, char *);
+	count = FIELD_PTR(ld->conf, ld->base + k->n_off, size_t);
+	free_strings(field, *count);
+	memcpy(field, values, sizeof(values));
+	*count = (size_t)n;
+}
+
+/* -- delivery: checks across a group's keys ---------------------------- */
+
+/* Reports why at key's own line in group, else at the group's line. */
+static void
+err_key(struct loader *ld, const config_setting_t *group, const char *name,
+    const char *key, char *why)
+{
+	const config_setting_t *s = NULL;
+
+	if (key != NULL)
+		s = config_setting_get_member(group, key);
+	/* why may quote a reply parser's view of a value: keep one line. */
+	for (char *p = why; p != NULL && *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	err_at(ld, s != NULL ? s : group, "'%s%s%s' %s", name,
+	    key != NULL ? "." : "", key != NULL ? key : "",
+	    why != NULL ? why : strerror(ENOMEM));
+	free(why);
+}
+
+static void
+check_email(struct loader *ld, const config_setting_t *group,
+    const char *name)
+{
+	const char *key;
+	char *why = NULL;
+
+	if (conf_email_finish(&ld->conf->delivery.email, &key, &why) == -1)
+		err_key(ld, group, name, key, why);
+}
+
+static void
+check_national(struct loader *ld, const config_setting_t *group,
+    const char *name)
+{
+	const char *key;
+	char *why = NULL;
+
+	if (conf_national_finish(&ld->conf->delivery.sms, &key, &why) == -1)
+		err_key(ld, group, name, key, why);
+}
+
+/* The keys a preset fills, and the keys only a preset takes. */
+static const char *const preset_fills[] = {
+	"url", "method", "headers", "format", "body", "sent_codes",
+	"retry_codes", "dead_codes", "json_field", "json_ok", "json_retry",
+	"username", "password_file", NULL
+};
+static const char *const preset_args[] = {
+	"account", "from", "token_file", NULL
+};
+
+static void
+check_sms(struct loader *ld, const config_setting_t *group, const char *name)
+{
+	struct conf_sms *sms = &ld->conf->delivery.sms;
+	const char *const *keys = sms->preset != NULL ? preset_fills :
+	    preset_args;
+	const char *key;
+	char *why = NULL;
+	int clash = 0;
+
+	for (; *keys != NULL; keys++) {
+		const config_setting_t *s;
+
+		if ((s = config_setting_get_member(group, *keys)) == NULL)
+			continue;
+		if (sms->preset != NULL)
+			err_at(ld, s, "'%s.%s' is set by preset \"%s\"; "
+			    "remove one or the other", name, *keys,
+			    sms->preset);
+		else
+			err_at(ld, s, "'%s.%s' is only for a preset, such as "
+			    "preset = \"twilio\"", name, *keys);
+		clash++;
+	}
+	if (clash > 0)
+		return;
+	if ((sms->preset != NULL && conf_sms_preset(sms, &key, &why) == -1) ||
+	    conf_http_finish(&sms->http, &key, &why) == -1)
+		err_key(ld, group, name, key, why);
+}
+
+static void
+check_webhook(struct loader *ld, const config_setting_t *group,
+    const char *name)
+{
+	const char *key;
+	char *why = NULL;
+
+	if (conf_http_finish(&ld->conf->delivery.webhook, &key, &why) == -1)
+		err_key(ld, group, name, key, why);
+}
+
+static void
+check_outbox(struct loader *ld, const config_setting_t *group,
+    const char *name)
+{
+	const char *key;
+	char *why = NULL;
+
+	if (conf_outbox_check(&ld->conf->delivery.outbox, &key, &why) == -1)
+		err_key(ld, group, name, key, why);
+}
+
+/*
+ * Once the whole file is read, since outbox may come before channels:
+ * the lease must outlast the longest transfer.
+ */
+static void
+finish_delivery(struct loader *ld, const config_t *cf)
+{
+	char *why = NULL;
+
+	if (conf_delivery_finish(&ld->conf->delivery, &why) == 0)
+		return;
+	err_at(ld, config_lookup(cf, "outbox.lease"), "'outbox.lease' %s",
+	    why != NULL ? why : strerror(ENOMEM));
+	free(why);
+}
+
 static void
 load_group(struct loader *ld, const config_setting_t *s,
     const struct conf_key *k, const char *name)
@@ -1120,6 +1719,12 @@ load_key(struct loader *ld, const config_setting_t *s,
 	case KEY_CHANNELS:	load_channels(ld, s, k, name);	break;
 	case KEY_TEMPLATE:	load_template(ld, s, k, name);	break;
 	case KEY_TEMPLATE_FILE:	load_template_file(ld, s, k, name); break;
+	case KEY_RATE:		load_rate(ld, s, k, name);	break;
+	case KEY_SECRET:	load_secret(ld, s, k, name);	break;
+	case KEY_MAILBOX:	load_mailbox(ld, s, k, name);	break;
+	case KEY_HEADERS:	load_headers(ld, s, k, name);	break;
+	case KEY_CODES:		load_codes(ld, s, k, name);	break;
+	case KEY_VALUES:	load_values(ld, s, k, name);	break;
 	}
 }
 
@@ -1200,6 +1805,7 @@ conf_defaults(void)
 	c->kind_channels[KIND_RENEWAL] = CH_BIT(CH_INAPP) | CH_BIT(CH_EMAIL);
 	c->kind_channels[KIND_BIRTHDAY] = CH_BIT(CH_INAPP);
 	c->kind_channels[KIND_CUSTOM] = CH_BIT(CH_INAPP);
+	conf_delivery_defaults(&c->delivery);
 	if (c->database == NULL || c->socket == NULL || c->timezone == NULL) {
 		conf_free(c);
 		return NULL;
@@ -1260,8 +1866,11 @@ parse_and_check(struct loader *ld)
 	config_set_include_dir(&cf, ld->dir);
 	if (config_read_file(&cf, ld->path) == CONFIG_FALSE)
 		parse_error(ld, &cf);
-	else
+	else {
 		walk_group(ld, config_root_setting(&cf), NULL, top_keys, "");
+		if (ld->nerrs == 0)
+			finish_delivery(ld, &cf);
+	}
 	config_destroy(&cf);
 }
 
@@ -1342,6 +1951,7 @@ conf_free(struct crmd_conf *c)
 			tmpl_free(c->messages[k][ch].body);
 		}
 	}
+	conf_delivery_free(&c->delivery);
 	free(c);
 }
 

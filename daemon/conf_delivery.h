@@ -53,6 +53,12 @@ struct conf_sms {
 	int		 has_national;
 	struct phone_national national;	/* channels.sms.national = {
 					   regex; country; } */
+	/* As written, kept for messages; http.gw holds what they made. */
+	const char	*preset;	/* "twilio", or NULL: generic */
+	char		*account;	/* preset's account (Twilio SID) */
+	char		*from;		/* preset's sending number */
+	char		*national_regex;
+	char		*national_country;
 };
 
 struct conf_outbox {
@@ -61,6 +67,7 @@ struct conf_outbox {
 	int64_t		 lifetime;	/* after which a message is dead;
 					   default 5 days */
 	int64_t		 lease;		/* a sending row's lease; default
+					   the largest configured channel
 					   timeout + 60 s */
 };
 
@@ -73,5 +80,32 @@ struct conf_delivery {
 						   day; default 21:00 */
 	int			 quiet_end;	/* default 08:00 */
 };
+
+/* The delivery rules conf.c applies while loading (conf_delivery.c). */
+void	conf_delivery_defaults(struct conf_delivery *);
+void	conf_delivery_free(struct conf_delivery *);	/* every pointer */
+
+/* "crm@example.com" or "名字 <crm@example.com>"; -1 with static *why. */
+int	conf_mailbox_parse(const char *, char **name, char **addr,
+	    const char **why);
+/* Static text saying what is wrong, or NULL when fine. */
+const char *conf_url_problem(const char *url, int smtp);
+const char *conf_header_problem(const char *header);
+const char *conf_method_problem(const char *method);
+
+/*
+ * Checks across a group's keys, once each key loaded cleanly.  Each
+ * returns 0, or -1 with *why malloc'd (NULL when out of memory) and *key
+ * the key whose line conf.c reports it at (NULL: the group's).
+ */
+int	conf_email_finish(struct conf_email *, const char **key, char **why);
+int	conf_national_finish(struct conf_sms *, const char **key, char **why);
+int	conf_sms_preset(struct conf_sms *, const char **key, char **why);
+int	conf_http_finish(struct conf_http_channel *, const char **key,
+	    char **why);
+int	conf_outbox_check(const struct conf_outbox *, const char **key,
+	    char **why);
+/* Once every key is loaded: burst and lease defaults, the lease check. */
+int	conf_delivery_finish(struct conf_delivery *, char **why);
 
 #endif

@@ -1,9 +1,11 @@
 # Runs conf_check on NAME.conf from DIR and compares its stdout with
 # NAME.err (bad configs) or with nothing (good configs).  Invoked by ctest:
 #   cmake -DCHECK=conf_check -DDIR=dir -DNAME=name [-DGOOD=1] -P golden.cmake
-# The file is named relative to DIR so the messages are stable, and TZDIR
-# is unset so timezone messages name the system zone directory.
+# The file is named relative to DIR so the messages are stable, TZDIR
+# is unset so timezone messages name the system zone directory, and
+# CREDENTIALS_DIRECTORY so a credential name is reported as unset.
 unset(ENV{TZDIR})
+unset(ENV{CREDENTIALS_DIRECTORY})
 execute_process(COMMAND ${CHECK} ${NAME}.conf
   WORKING_DIRECTORY ${DIR}
   OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)

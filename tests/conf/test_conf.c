@@ -1,7 +1,8 @@
 /*
  * conf_load(): what a loaded config holds.  The golden corpus in bad/
  * covers the error messages; these tests cover the values: defaults,
- * relative paths, resolved groups, and what a reload must not change.
+ * relative paths, resolved groups, and what a reload must not change,
+ * and for delivery the secrets, whose files need modes git cannot keep.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "gateway.h"
 #include "template.h"
 
 static char	tmpdir[] = "/tmp/test_conf.XXXXXX";
@@ -32,6 +35,23 @@ write_conf(const char *name, const char *text)
 	assert_non_null(fp = fopen(path, "w"));
 	assert_int_equal(fputs(text, fp) >= 0, 1);
 	assert_int_equal(fclose(fp), 0);
+	return path;
+}
+
+/* Writes a secret file with exactly mode; returns its (static) path. */
+static const char *
+write_secret(const char *name, mode_t mode, const char *text)
+{
+	static char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	unlink(path);
+	assert_int_not_equal(fd = open(path, O_WRONLY | O_CREAT | O_EXCL,
+	    0600), -1);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(fchmod(fd, mode), 0);
+	assert_int_equal(close(fd), 0);
 	return path;
 }
 
@@ -434,6 +454,359 @@ test_reminder_keys_reload(void **state)
 	conf_free(b);
 }
 
+/* -- delivery ---------------------------------------------------------- */
+
+static void
+assert_pace(const struct conf_pace *p, double rate, int burst, int conc,
+    int64_t connect_ms, int64_t timeout_ms)
+{
+	assert_true(p->rate == rate);
+	assert_int_equal(p->burst, burst);
+	assert_int_equal(p->concurrency, conc);
+	assert_int_equal(p->connect_timeout_ms, connect_ms);
+	assert_int_equal(p->timeout_ms, timeout_ms);
+}
+
+/* No delivery keys: no channel, Postfix's retry schedule, 21:00-08:00. */
+static void
+test_delivery_defaults(void **state)
+{
+	struct crmd_conf *c = load_ok("ddefaults.conf", "");
+	const struct conf_delivery *d = &c->delivery;
+
+	assert_int_equal(d->email.configured, 0);
+	assert_int_equal(d->sms.http.configured, 0);
+	assert_int_equal(d->webhook.configured, 0);
+	assert_int_equal(d->sms.has_national, 0);
+	assert_null(d->sms.preset);
+	assert_null(d->email.url);
+	assert_null(d->email.password);
+	assert_null(d->sms.http.gw.url);
+	assert_int_equal(d->email.starttls, STARTTLS_TRY);
+	assert_int_equal(d->sms.http.gw.format, GW_FORM);
+	assert_int_equal(d->webhook.gw.format, GW_JSON);
+	assert_pace(&d->email.pace, 0, 1, 4, 10000, 60000);
+	assert_pace(&d->sms.http.pace, 0, 1, 4, 10000, 60000);
+	assert_pace(&d->webhook.pace, 0, 1, 4, 10000, 60000);
+	assert_int_equal(d->outbox.backoff_min, 300);
+	assert_int_equal(d->outbox.backoff_max, 4000);
+	assert_int_equal(d->outbox.lifetime, 5 * 86400);
+	assert_int_equal(d->outbox.lease, 60 + 60);
+	assert_int_equal(d->quiet_start, 21 * 60);
+	assert_int_equal(d->quiet_end, 8 * 60);
+	conf_free(c);
+}
+
+static void
+test_delivery_email(void **state)
+{
+	char pw[PATH_MAX], ca[PATH_MAX], text[3 * PATH_MAX];
+	struct crmd_conf *c;
+	const struct conf_email *e;
+
+	snprintf(pw, sizeof(pw), "%s", write_secret("smtp.pass", 0600,
+	    "s3cret 密码\n"));
+	snprintf(ca, sizeof(ca), "%s", write_conf("ca.pem",
+	    "-----BEGIN CERTIFICATE-----\n"));
+	snprintf(text, sizeof(text), "channels = { email = {\n"
+	    "  url = \"smtps://smtp.example.com:465\";\n"
+	    "  from = \"客户管理系统 <crm@example.com>\";\n"
+	    "  username = \"crm@example.com\";\n"
+	    "  password_file = \"%s\";\n"
+	    "  starttls = \"required\";\n"
+	    "  cafile = \"%s\";\n"
+	    "  rate = 2.5;\n"
+	    "  timeout = \"2m\";\n"
+	    "}; };\n", pw, ca);
+	c = load_ok("email.conf", text);
+	e = &c->delivery.email;
+	assert_int_equal(e->configured, 1);
+	assert_string_equal(e->url, "smtps://smtp.example.com:465");
+	assert_string_equal(e->from_name, "客户管理系统");
+	assert_string_equal(e->from_addr, "crm@example.com");
+	assert_string_equal(e->username, "crm@example.com");
+	assert_string_equal(e->password, "s3cret 密码");
+	assert_int_equal(e->starttls, STARTTLS_REQUIRED);
+	assert_string_equal(e->cafile, ca);
+	/* burst defaults to the rate, rounded up. */
+	assert_pace(&e->pace, 2.5, 3, 4, 10000, 120000);
+	/* The lease outlasts the longest configured transfer. */
+	assert_int_equal(c->delivery.outbox.lease, 120 + 60);
+	assert_int_equal(c->delivery.sms.http.configured, 0);
+	conf_free(c);
+}
+
+/* The sender's display name: optional, quoted or not, Chinese intact. */
+static void
+test_delivery_from(void **state)
+{
+	static const struct { const char *in, *name, *addr; } ok[] = {
+		{ "crm@example.com", NULL, "crm@example.com" },
+		{ "<crm@example.com>", NULL, "crm@example.com" },
+		{ "  张三   <zhang@example.com> ", "张三", "zhang@example.com" },
+		{ "\\\"销售部 · 华东\\\" <sales@example.com>", "销售部 · 华东",
+		  "sales@example.com" },
+	};
+	char text[512], *errors = NULL;
+	struct crmd_conf *c;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "channels = { email = { url = "
+		    "\"smtp://127.0.0.1\"; from = \"%s\"; }; };\n", ok[i].in);
+		c = load_ok("from.conf", text);
+		if (ok[i].name == NULL)
+			assert_null(c->delivery.email.from_name);
+		else
+			assert_string_equal(c->delivery.email.from_name,
+			    ok[i].name);
+		assert_string_equal(c->delivery.email.from_addr, ok[i].addr);
+		conf_free(c);
+	}
+	/* A CR in the name would start a header of its own. */
+	assert_null(conf_load(write_conf("from.conf", "channels = { email = "
+	    "{ url = \"smtp://127.0.0.1\"; from = \"张\\r\\n三 "
+	    "<a@example.com>\"; }; };\n"), &errors));
+	assert_non_null(strstr(errors, "from.conf:1: 'channels.email.from': "
+	    "\"张??三 <a@example.com>\" is not an address (the name must be "
+	    "one line of UTF-8 text)"));
+	free(errors);
+}
+
+static void
+test_delivery_twilio(void **state)
+{
+	char text[PATH_MAX + 512], *err = NULL, *norm = NULL;
+	const struct gw_conf *g;
+	struct gw_msg m = { "+8613800138000", "您好 & 再见", NULL, "key-1" };
+	struct gw_request req;
+	struct crmd_conf *c;
+	const char *why;
+
+	snprintf(text, sizeof(text), "channels = { sms = {\n"
+	    "  preset = \"twilio\";\n"
+	    "  account = \"AC0123456789abcdef\";\n"
+	    "  from = \"+15005550006\";\n"
+	    "  token_file = \"%s\";\n"
+	    "  national = { regex = \"1[3-9][0-9]{9}\"; country = \"86\"; };\n"
+	    "  concurrency = 2;\n"
+	    "}; };\n", write_secret("twilio.token", 0400, "tw-token\n"));
+	c = load_ok("twilio.conf", text);
+	g = &c->delivery.sms.http.gw;
+	assert_int_equal(c->delivery.sms.http.configured, 1);
+	assert_string_equal(c->delivery.sms.preset, "twilio");
+	assert_string_equal(g->url, "https://api.twilio.com/2010-04-01/"
+	    "Accounts/AC0123456789abcdef/Messages.json");
+	assert_string_equal(g->method, "POST");
+	assert_int_equal(g->format, GW_FORM);
+	assert_string_equal(g->auth_user, "AC0123456789abcdef");
+	assert_string_equal(g->auth_secret, "tw-token");
+	assert_string_equal(g->json_field, "status");
+	assert_int_equal(g->njson_ok, 5);
+	assert_int_equal(c->delivery.sms.http.pace.concurrency, 2);
+
+	/* The expanded body carries To, From and Body, form-encoded. */
+	assert_int_equal(gw_build(g, &m, &req, &err), 0);
+	assert_string_equal(req.body, "To=%2B8613800138000&From=%2B15005550006"
+	    "&Body=%E6%82%A8%E5%A5%BD+%26+%E5%86%8D%E8%A7%81");
+	gw_request_free(&req);
+
+	/* A national number gets the country code. */
+	assert_int_equal(c->delivery.sms.has_national, 1);
+	assert_int_equal(phone_validate("138 0013 8000",
+	    &c->delivery.sms.national, &norm, &why), 0);
+	assert_string_equal(norm, "+8613800138000");
+	free(norm);
+	conf_free(c);
+}
+
+static void
+test_delivery_http(void **state)
+{
+	char text[PATH_MAX + 2048];
+	const struct gw_conf *g, *w;
+	struct crmd_conf *c;
+
+	snprintf(text, sizeof(text), "channels = {\n"
+	    "  sms = {\n"
+	    "    url = \"https://sms.example.cn/v1/send\";\n"
+	    "    method = \"PUT\";\n"
+	    "    headers = [ \"X-Api-Key: 4f1c\", \"Accept: */*\" ];\n"
+	    "    format = \"json\";\n"
+	    "    body = \"{{\\\"to\\\":\\\"{to}\\\","
+	    "\\\"text\\\":\\\"{text}\\\"}}\";\n"
+	    "    sent_codes = [ 202 ];\n"
+	    "    retry_codes = [ 409, 423 ];\n"
+	    "    dead_codes = [ 500 ];\n"
+	    "    json_field = \"data.status\";\n"
+	    "    json_ok = [ \"OK\", \"0\" ];\n"
+	    "    json_retry = [ \"BUSY\" ];\n"
+	    "    username = \"crm\";\n"
+	    "    password_file = \"%s\";\n"
+	    "    rate = 0.5;\n"
+	    "    timeout = \"90s\";\n"
+	    "  };\n"
+	    "  webhook = {\n"
+	    "    url = \"https://oapi.dingtalk.com/robot/send?"
+	    "access_token=x\";\n"
+	    "    json_field = \"errcode\";\n"
+	    "    json_ok = [ \"0\" ];\n"
+	    "    burst = 10;\n"
+	    "  };\n"
+	    "};\n"
+	    "quiet_hours = { start = \"22:30\"; end = \"24:00\"; };\n",
+	    write_secret("sms.pass", 0600, "gw-pass"));
+	c = load_ok("http.conf", text);
+	g = &c->delivery.sms.http.gw;
+	assert_int_equal(c->delivery.sms.http.configured, 1);
+	assert_null(c->delivery.sms.preset);
+	assert_string_equal(g->url, "https://sms.example.cn/v1/send");
+	assert_string_equal(g->method, "PUT");
+	assert_int_equal(g->nheaders, 2);
+	assert_string_equal(g->headers[0], "X-Api-Key: 4f1c");
+	assert_string_equal(g->headers[1], "Accept: */*");
+	assert_int_equal(g->format, GW_JSON);
+	assert_non_null(g->body);
+	assert_int_equal(g->sent.n, 1);
+	assert_int_equal(g->sent.code[0], 202);
+	assert_int_equal(g->retry.n, 2);
+	assert_int_equal(g->retry.code[1], 423);
+	assert_int_equal(g->dead.code[0], 500);
+	assert_string_equal(g->json_field, "data.status");
+	assert_int_equal(g->njson_ok, 2);
+	assert_string_equal(g->json_ok[1], "0");
+	assert_int_equal(g->njson_retry, 1);
+	assert_string_equal(g->json_retry[0], "BUSY");
+	assert_string_equal(g->auth_user, "crm");
+	assert_string_equal(g->auth_secret, "gw-pass");
+	assert_pace(&c->delivery.sms.http.pace, 0.5, 1, 4, 10000, 90000);
+
+	/* The webhook's body is the per-kind template's JSON as it is. */
+	w = &c->delivery.webhook.gw;
+	assert_int_equal(c->delivery.webhook.configured, 1);
+	assert_null(w->body);
+	assert_int_equal(w->format, GW_JSON);
+	assert_null(w->method);
+	assert_string_equal(w->json_field, "errcode");
+	assert_pace(&c->delivery.webhook.pace, 0, 10, 4, 10000, 60000);
+	assert_int_equal(c->delivery.email.configured, 0);
+	assert_int_equal(c->delivery.outbox.lease, 90 + 60);
+	assert_int_equal(c->delivery.quiet_start, 22 * 60 + 30);
+	assert_int_equal(c->delivery.quiet_end, 24 * 60);
+	conf_free(c);
+}
+
+/*
+ * A secret file others can read is refused, whichever key names it; the
+ * message names the file and its mode and never what is in it.
+ */
+static void
+test_delivery_secret_refused(void **state)
+{
+	static const char *const sentinel = "SENTINEL-b1f2e3d4-密码";
+	static const struct {
+		const char	*head;	/* the channel, up to line 2 */
+		const char	*key;	/* on line 2, naming the file */
+		const char	*name;	/* as errors call it */
+	} cases[] = {
+		{ "channels = { email = { url = \"smtp://127.0.0.1\"; "
+		  "from = \"crm@example.com\"; username = \"u\";\n",
+		  "password_file", "channels.email.password_file" },
+		{ "channels = { sms = { url = \"https://x.example.com/\"; "
+		  "body = \"t={text}\"; username = \"u\";\n",
+		  "password_file", "channels.sms.password_file" },
+		{ "channels = { sms = { preset = \"twilio\"; "
+		  "account = \"AC1\"; from = \"+15005550006\";\n", "token_file",
+		  "channels.sms.token_file" },
+	};
+	static const mode_t modes[] = { 0644, 0640, 0604 };
+	char path[PATH_MAX], text[2 * PATH_MAX], want[2 * PATH_MAX];
+	char *errors = NULL;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(path, sizeof(path), "%s", write_secret("open.pass",
+		    modes[i], sentinel));
+		snprintf(text, sizeof(text), "%s%s = \"%s\"; }; };\n",
+		    cases[i].head, cases[i].key, path);
+		assert_null(conf_load(write_conf("open.conf", text), &errors));
+		snprintf(want, sizeof(want), "open.conf:2: '%s': %s: "
+		    "readable by group or others (mode %04o); run chmod 600 on "
+		    "it\n", cases[i].name, path, (unsigned)modes[i]);
+		assert_non_null(strstr(errors, want));
+		assert_null(strstr(errors, "SENTINEL"));
+		free(errors);
+	}
+}
+
+/* systemd credentials are named, not pathed, and exempt from the mode. */
+static void
+test_delivery_credential(void **state)
+{
+	struct crmd_conf *c;
+
+	write_secret("crmd_smtp.pass", 0640, "from-systemd\n");
+	setenv("CREDENTIALS_DIRECTORY", tmpdir, 1);
+	c = load_ok("cred.conf", "channels = { email = { url = "
+	    "\"smtp://127.0.0.1:587\"; from = \"crm@example.com\";\n"
+	    "username = \"crm\"; password_file = \"crmd_smtp.pass\"; }; };\n");
+	unsetenv("CREDENTIALS_DIRECTORY");
+	assert_string_equal(c->delivery.email.password, "from-systemd");
+	conf_free(c);
+}
+
+static void
+test_delivery_lease(void **state)
+{
+	static const char *const sms = "channels = { sms = { url = "
+	    "\"https://x.example.com/\"; body = \"t={text}\"; "
+	    "timeout = \"2m\"; }; };\n";
+	char text[512], *errors = NULL, *p;
+	struct crmd_conf *c;
+
+	/* Longer than the longest transfer, by as little as a second. */
+	snprintf(text, sizeof(text), "outbox = { lease = \"121s\"; };\n%s",
+	    sms);
+	c = load_ok("lease.conf", text);
+	assert_int_equal(c->delivery.outbox.lease, 121);
+	conf_free(c);
+
+	/* Equal is too short: the row could be claimed mid-transfer. */
+	snprintf(text, sizeof(text), "outbox = { lease = \"2m\"; };\n%s",
+	    sms);
+	assert_null(conf_load(write_conf("lease.conf", text), &errors));
+	/* The only error, at the lease's line (tmpdir/lease.conf:1). */
+	assert_non_null(p = strstr(errors, "/lease.conf:"));
+	assert_string_equal(p, "/lease.conf:1: 'outbox.lease' (2m) must "
+	    "be longer than every channel's timeout, and channels.sms.timeout "
+	    "is 2m: a message still being sent when its lease ends would be "
+	    "sent twice\n");
+	free(errors);
+
+	/* With no channel there is nothing to outlast. */
+	c = load_ok("lease.conf", "outbox = { lease = \"10s\"; };\n");
+	assert_int_equal(c->delivery.outbox.lease, 10);
+	conf_free(c);
+}
+
+/* Every delivery key is reloadable. */
+static void
+test_delivery_reload(void **state)
+{
+	struct crmd_conf *a, *b;
+
+	a = load_ok("dr1.conf", "");
+	b = load_ok("dr2.conf", "channels = {\n"
+	    "  email = { url = \"smtp://127.0.0.1\"; from = \"a@example.com\";"
+	    " rate = 5; };\n"
+	    "  webhook = { url = \"https://x.example.com/\"; };\n"
+	    "};\n"
+	    "outbox = { backoff_min = \"1s\"; backoff_max = \"2s\"; "
+	    "lifetime = \"1m\"; lease = \"2m\"; };\n"
+	    "quiet_hours = { start = \"20:00\"; end = \"09:00\"; };\n");
+	assert_null(conf_restart_only_changes(a, b));
+	conf_free(a);
+	conf_free(b);
+}
+
 static int
 setup(void **state)
 {
@@ -466,8 +839,18 @@ main(void)
 		cmocka_unit_test(test_templates),
 		cmocka_unit_test(test_body_file_limits),
 		cmocka_unit_test(test_reminder_keys_reload),
+		cmocka_unit_test(test_delivery_defaults),
+		cmocka_unit_test(test_delivery_email),
+		cmocka_unit_test(test_delivery_from),
+		cmocka_unit_test(test_delivery_twilio),
+		cmocka_unit_test(test_delivery_http),
+		cmocka_unit_test(test_delivery_secret_refused),
+		cmocka_unit_test(test_delivery_credential),
+		cmocka_unit_test(test_delivery_lease),
+		cmocka_unit_test(test_delivery_reload),
 	};
 
 	unsetenv("TZDIR");
+	unsetenv("CREDENTIALS_DIRECTORY");
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
