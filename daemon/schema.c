@@ -399,11 +399,83 @@ static const char v4_sql[] =
 "CREATE INDEX reminders_user_due ON reminders(user_id, due_at);"
 "DROP INDEX audit_log_at;";
 
+/*
+ * v5: automation rules (docs/rules.md).  The CRM application's writes that
+ * rules depend on are recorded per customer in rule_changes by triggers:
+ * crmd re-evaluates just those customers within seconds, and the event
+ * rules read their events from here (each handled once: crmd deletes a
+ * row in the transaction that handles it).  The covering indexes keep the
+ * order and contract facts to an index range per customer.
+ */
+#define RULE_CHANGE(cust, ev, detail)					\
+	"INSERT INTO rule_changes (customer_id, event, detail) VALUES ("	\
+	cust ", '" ev "', " detail ");"
+
+static const char v5_sql[] =
+"CREATE TABLE rule_changes ("
+"	id		INTEGER PRIMARY KEY,"
+"	customer_id	INTEGER NOT NULL,"
+"	event		TEXT NOT NULL CHECK (event IN ('customer_created',"
+"			    'changed', 'status_changed', 'tag_added',"
+"			    'tag_removed', 'followup')),"
+"	detail		TEXT NOT NULL DEFAULT '',"
+"	at		INTEGER NOT NULL DEFAULT " NOW
+");"
+
+"CREATE TRIGGER customers_rule_ins AFTER INSERT ON customers BEGIN "
+	RULE_CHANGE("NEW.id", "customer_created", "''") " END;"
+"CREATE TRIGGER customers_rule_status AFTER UPDATE OF status ON customers"
+"	WHEN NEW.status IS NOT OLD.status BEGIN "
+	RULE_CHANGE("NEW.id", "status_changed", "NEW.status") " END;"
+"CREATE TRIGGER customers_rule_upd AFTER UPDATE OF kind, level, industry,"
+"	source, region, owner_id ON customers"
+"	WHEN NEW.kind IS NOT OLD.kind OR NEW.level IS NOT OLD.level"
+"	OR NEW.industry IS NOT OLD.industry OR NEW.source IS NOT OLD.source"
+"	OR NEW.region IS NOT OLD.region OR NEW.owner_id IS NOT OLD.owner_id"
+"	BEGIN " RULE_CHANGE("NEW.id", "changed", "''") " END;"
+
+"CREATE TRIGGER customer_tags_rule_ins AFTER INSERT ON customer_tags BEGIN "
+	RULE_CHANGE("NEW.customer_id", "tag_added",
+	    "(SELECT name FROM tags WHERE id = NEW.tag_id)") " END;"
+"CREATE TRIGGER customer_tags_rule_del AFTER DELETE ON customer_tags BEGIN "
+	RULE_CHANGE("OLD.customer_id", "tag_removed",
+	    "coalesce((SELECT name FROM tags WHERE id = OLD.tag_id), '')")
+	" END;"
+
+"CREATE TRIGGER followups_rule_ins AFTER INSERT ON followups BEGIN "
+	RULE_CHANGE("NEW.customer_id", "followup", "''") " END;"
+"CREATE TRIGGER followups_rule_upd AFTER UPDATE OF at, customer_id"
+"	ON followups BEGIN "
+	RULE_CHANGE("NEW.customer_id", "changed", "''") " END;"
+"CREATE TRIGGER followups_rule_del AFTER DELETE ON followups BEGIN "
+	RULE_CHANGE("OLD.customer_id", "changed", "''") " END;"
+
+"CREATE TRIGGER orders_rule_ins AFTER INSERT ON orders BEGIN "
+	RULE_CHANGE("NEW.customer_id", "changed", "''") " END;"
+"CREATE TRIGGER orders_rule_upd AFTER UPDATE ON orders BEGIN "
+	RULE_CHANGE("NEW.customer_id", "changed", "''") " END;"
+"CREATE TRIGGER orders_rule_del AFTER DELETE ON orders BEGIN "
+	RULE_CHANGE("OLD.customer_id", "changed", "''") " END;"
+
+"CREATE TRIGGER contracts_rule_ins AFTER INSERT ON contracts BEGIN "
+	RULE_CHANGE("NEW.customer_id", "changed", "''") " END;"
+"CREATE TRIGGER contracts_rule_upd AFTER UPDATE ON contracts BEGIN "
+	RULE_CHANGE("NEW.customer_id", "changed", "''") " END;"
+"CREATE TRIGGER contracts_rule_del AFTER DELETE ON contracts BEGIN "
+	RULE_CHANGE("OLD.customer_id", "changed", "''") " END;"
+
+"DROP INDEX orders_customer_at;"
+"CREATE INDEX orders_customer_amount ON orders(customer_id, ordered_at,"
+"	amount);"
+"CREATE INDEX contracts_customer_end ON contracts(customer_id, end_date,"
+"	start_date);";
+
 const struct migration schema_migrations[] = {
 	{ 1, "initial schema", v1_sql },
 	{ 2, "reminder scheduling", v2_sql },
 	{ 3, "delivery", v3_sql },
 	{ 4, "cheaper firing", v4_sql },
+	{ 5, "automation rules", v5_sql },
 };
 
 const size_t schema_nmigrations =
