@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "conf_delivery.h"
+#include "conf_rules.h"
 #include "kinds.h"
 #include "workhours.h"
 
@@ -70,6 +71,9 @@ struct crmd_conf {
 
 	/* Delivery: channels, outbox, quiet_hours (conf_delivery.h). */
 	struct conf_delivery delivery;
+
+	/* Automation: rules, rules_interval, stale, assign (conf_rules.h). */
+	struct conf_rules rules;
 };
 
 /*
