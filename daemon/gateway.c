@@ -631,6 +631,99 @@ mask(char *s, const char *secret)
 	}
 }
 
+/* The secret percent-encoded as a URL or form would carry it. */
+static char *
+url_encoded(const char *secret, int lower, int plus)
+{
+	const char *hex = lower ? "0123456789abcdef" : "0123456789ABCDEF";
+	size_t n = strlen(secret);
+	char *out = malloc(3 * n + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)secret; *p; p++) {
+		if (isalnum(*p) || strchr("-._~", *p) != NULL)
+			*o++ = (char)*p;
+		else if (*p == ' ' && plus)
+			*o++ = '+';
+		else {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/*
+ * The part of base64(x || secret || y) that depends on the secret alone,
+ * for a secret starting at byte offset `shift` (0-2) within its 3-byte
+ * group: an echoed "Authorization: Basic" value holds the secret at some
+ * such offset after "user:".
+ */
+static char *
+base64_inner(const char *secret, int shift)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t sl = strlen(secret), n = (size_t)shift + sl, groups = n / 3;
+	unsigned char *in = calloc(n + 3, 1);
+	char *out = calloc(groups * 4 + 1, 1);
+	size_t o = 0, first, last;
+
+	if (in == NULL || out == NULL) {
+		free(in);
+		free(out);
+		return NULL;
+	}
+	memcpy(in + shift, secret, sl);
+	for (size_t g = 0; g < groups; g++) {
+		unsigned v = (unsigned)in[3 * g] << 16 |
+		    (unsigned)in[3 * g + 1] << 8 | in[3 * g + 2];
+		for (int k = 3; k >= 0; k--)
+			out[o++] = b64[(v >> (6 * k)) & 63];
+	}
+	free(in);
+	/* Characters touching the unknown bytes before the secret: with a
+	 * shift of 1 the first two (8 + 4 bits), of 2 the first three. */
+	first = shift == 0 ? 0 : (size_t)shift + 1;
+	last = o;	/* whole groups only: the tail mixes with what follows */
+	if (last <= first + 3) {
+		free(out);
+		return NULL;	/* too short to recognise safely */
+	}
+	memmove(out, out + first, last - first);
+	out[last - first] = '\0';
+	return out;
+}
+
+/*
+ * A gateway may echo the request in its error reply: mask the secret in
+ * clear, percent-encoded and base64-encoded (at each alignment) before
+ * the text reaches outbox.last_error or the log.
+ */
+static void
+mask_secret(char *s, const char *secret)
+{
+	char *v;
+
+	if (secret == NULL || strlen(secret) < 3)
+		return;
+	mask(s, secret);
+	for (int i = 0; i < 4; i++) {
+		if ((v = url_encoded(secret, i & 1, i & 2)) != NULL &&
+		    strcmp(v, secret) != 0)
+			mask(s, v);
+		free(v);
+	}
+	for (int shift = 0; shift < 3; shift++) {
+		if ((v = base64_inner(secret, shift)) != NULL)
+			mask(s, v);
+		free(v);
+	}
+}
+
 /* Cuts s to at most max bytes on a character boundary, marking the cut. */
 static void
 truncate_utf8(char *s, size_t max)
@@ -654,7 +747,7 @@ server_text(const struct gw_conf *c, const char *body, size_t len)
 		return strdup("");
 	if ((t = flatten(body, len)) == NULL)
 		return NULL;
-	mask(t, c->auth_secret);
+	mask_secret(t, c->auth_secret);
 	truncate_utf8(t, REASON_MAX);
 	return t;
 }

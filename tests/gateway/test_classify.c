@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -239,6 +240,38 @@ test_json_path(void **state)
 	free(reason);
 }
 
+/* A gateway echoing the request: the secret is masked in every encoding
+ * it may come back in (basic auth at each alignment, percent, base64). */
+static void
+test_secret_echo(void **state)
+{
+	struct gw_conf c = { .auth_secret = (char *)"S3nt/inel+pw d" };
+	static const char *const echoes[] = {
+		"Basic QUMxOlMzbnQvaW5lbCtwdyBk",
+		"Basic QUMxMjpTM250L2luZWwrcHcgZA==",
+		"Basic QUMxMjM6UzNudC9pbmVsK3B3IGQ=",
+		"S3nt%2Finel%2Bpw%20d",
+		"S3nt%2finel%2bpw%20d",
+		"S3nt%2Finel%2Bpw+d",
+		"UzNudC9pbmVsK3B3IGQ=",
+	};
+	char *reason;
+	int64_t at;
+
+	for (size_t i = 0; i < sizeof(echoes) / sizeof(echoes[0]); i++) {
+		char body[256];
+
+		snprintf(body, sizeof(body), "{\"authorization\": \"%s\"}",
+		    echoes[i]);
+		assert_int_equal(gw_classify(&c, 401, NULL, body, strlen(body),
+		    NOW, &at, &reason), GW_DEAD);
+		/* Whatever is left of the echo is too short to be the secret's. */
+		assert_null(strstr(reason, echoes[i] + (i < 3 ? 6 : 0)));
+		assert_non_null(strstr(reason, "***"));
+		free(reason);
+	}
+}
+
 static void
 test_sanitised(void **state)
 {
@@ -290,6 +323,7 @@ main(void)
 		cmocka_unit_test(test_json_field),
 		cmocka_unit_test(test_json_path),
 		cmocka_unit_test(test_sanitised),
+		cmocka_unit_test(test_secret_echo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
