@@ -161,6 +161,19 @@ sources_plan_schedule(struct crmd *crmd, int64_t plan_id, int64_t after,
 	if ((rc = store_plan_get(crmd->store, plan_id, &p, &found)) !=
 	    STORE_OK)
 		return rc;
+	/* After a step back of the wall clock, now lies before occurrences
+	 * that already fired: the series goes on after the last of them. */
+	if (found && p.active) {
+		int64_t last = 0;
+
+		if ((rc = store_series_last_happened(crmd->store, prefix,
+		    &last)) != STORE_OK) {
+			store_plan_row_free(&p);
+			return rc;
+		}
+		if (last > after)
+			after = last;
+	}
 	if (found && p.active) {
 		r = recur_next(p.rrule, p.dtstart, p.until, after, &next, &err);
 		if (r == -1) {

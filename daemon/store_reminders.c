@@ -860,3 +860,32 @@ store_state_set(struct store *s, const char *key, int64_t value)
 	sqlite3_bind_int64(st, 2, value);
 	return store_exec(s, st);
 }
+
+int
+store_series_last_happened(struct store *s, const char *prefix, int64_t *at)
+{
+	/* A range on the unique dedup_key index: the series' keys share the
+	 * prefix.  '+state' keeps the planner on that index. */
+	static const char sql[] =
+	    "SELECT coalesce(max(due_at), 0) FROM reminders"
+	    " WHERE dedup_key >= ?1 AND dedup_key < ?2"
+	    " AND +state NOT IN ('pending', 'cancelled')";
+	sqlite3_stmt *st;
+	char upper[256];
+	size_t len = strlen(prefix);
+	int found, rc;
+
+	*at = 0;
+	if (len == 0 || len >= sizeof(upper))
+		return STORE_ERR;
+	memcpy(upper, prefix, len + 1);
+	upper[len - 1]++;	/* "plan:7:" .. "plan:7;" */
+	if ((st = store_prepare(s, sql)) == NULL)
+		return STORE_ERR;
+	store_bind_text(st, 1, prefix);
+	store_bind_text(st, 2, upper);
+	if ((rc = store_step_row(s, st, &found)) == STORE_OK && found)
+		*at = sqlite3_column_int64(st, 0);
+	store_done(st);
+	return rc;
+}

@@ -191,6 +191,10 @@ struct plan_row {
 	char	*name;			/* malloc'd */
 };
 int	store_plan_get(struct store *, int64_t id, struct plan_row *, int *found);
+/* The latest due_at of a series (dedup_key prefix) that fired, was
+ * acknowledged or missed: 0 if none. */
+int	store_series_last_happened(struct store *, const char *prefix,
+	    int64_t *at);
 void	store_plan_row_free(struct plan_row *);
 /* followup_plans.next_at, for crmctl plan list (0 = none). */
 int	store_plan_set_next(struct store *, int64_t id, int64_t next_at);

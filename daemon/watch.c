@@ -43,6 +43,7 @@ struct watch {
 	int64_t		 woke_us;	/* monotonic instant of the wake-up */
 	int64_t		 step_us;	/* current re-check interval */
 	int		 rechecks;	/* re-checks in this window */
+	int64_t		 wall_mono_us;	/* CLOCK_REALTIME - CLOCK_MONOTONIC */
 };
 
 static int64_t
@@ -155,10 +156,36 @@ inotify_cb(evutil_socket_t fd, short what, void *arg)
 	recheck_in(w, w->lag_us);
 }
 
+static int64_t
+wall_minus_mono_us(void)
+{
+	struct timespec r;
+
+	clock_gettime(CLOCK_REALTIME, &r);
+	return (int64_t)r.tv_sec * 1000000 + r.tv_nsec / 1000 - mono_us();
+}
+
+/*
+ * The scheduler hears of wall-clock steps from a timerfd; where that is
+ * unavailable (or under a time faker), the poll notices the step itself.
+ */
+static void
+clock_step_check(struct watch *w)
+{
+	int64_t off = wall_minus_mono_us();
+
+	if (llabs(off - w->wall_mono_us) > 500000) {
+		w->wall_mono_us = off;
+		sched_kick(w->crmd->sched);
+	}
+}
+
 static void
 poll_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct watch *w = arg;
+
+	clock_step_check(w);
 
 	if (changed(w)) {
 		sched_kick(w->crmd->sched);
@@ -197,6 +224,7 @@ watch_new(struct crmd *crmd)
 	w->crmd = crmd;
 	w->ifd = -1;
 	w->lag_us = LAG_MIN_US;
+	w->wall_mono_us = wall_minus_mono_us();
 	store_data_version(crmd->store, &w->version);
 	w->ev_recheck = evtimer_new(crmd->base, recheck_cb, w);
 	w->ev_poll = event_new(crmd->base, -1, EV_PERSIST, poll_cb, w);

@@ -9,7 +9,7 @@ libcurl4-openssl-dev libconfig-dev libinih-dev libjansson-dev libical-dev
 libsystemd-dev sqlite3 tzdata"
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs libcmocka-dev python3 python3-aiosmtpd systemd util-linux
-valgrind"
+valgrind libfaketime"
 fi
 
 missing=""
