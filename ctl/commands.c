@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cmd_outbox.h"
 #include "duration.h"
 #include "protocol.h"
 
@@ -30,6 +31,17 @@ static int	cmd_status_exec(struct ctx *, const struct args *);
 const struct cmd_entry cmd_table[] = {
 	{ "help", "[COMMAND]", "list commands, or show one command's usage",
 	    NULL, 0, 2, CMD_LOCAL, cmd_help_exec },
+	{ "outbox list", "[--state STATE] [--channel CHANNEL] [--limit N]",
+	    "list outbox messages, newest first",
+	    "S:C:l:", 0, 0, CMD_READONLY, cmd_outbox_list_exec },
+	{ "outbox purge", "--sent --older-than DURATION",
+	    "delete sent messages older than DURATION (e.g. 30d)",
+	    "To:", 0, 0, CMD_ADMIN, cmd_outbox_purge_exec },
+	{ "outbox retry", "ID | --dead",
+	    "queue a dead message (or every dead one) again, due now",
+	    "D", 0, 1, CMD_ADMIN, cmd_outbox_retry_exec },
+	{ "outbox show", "ID", "show one outbox message, with its last error",
+	    NULL, 1, 1, CMD_READONLY, cmd_outbox_show_exec },
 	{ "ping", "", "check that crmd answers, and how fast",
 	    NULL, 0, 0, CMD_READONLY, cmd_ping_exec },
 	{ "plan add", "--customer ID --rrule RULE [--start TIME] [--name TEXT]"
@@ -61,6 +73,9 @@ const struct cmd_entry cmd_table[] = {
 	    NULL, 2, 2, CMD_ADMIN, cmd_reminder_snooze_exec },
 	{ "status", "", "show crmd's version, uptime, database and queues",
 	    NULL, 0, 0, CMD_READONLY, cmd_status_exec },
+	{ "test-send", "email|sms|webhook [RECIPIENT] [--wait DURATION]",
+	    "queue a test message and wait until it is sent or dead",
+	    "w:", 1, -1, CMD_ADMIN, cmd_test_send_exec },
 	{ "today", "[--user ID]",
 	    "today's due and overdue reminders, by customer level then time",
 	    "u:", 0, 0, CMD_READONLY, cmd_today_exec },

@@ -39,13 +39,17 @@ static const struct option cmd_named[] = {
 	{ "start",	required_argument,	NULL, 'b' },
 	{ "customer",	required_argument,	NULL, 'c' },
 	{ "channel",	required_argument,	NULL, 'C' },
+	{ "dead",	no_argument,		NULL, 'D' },
 	{ "kind",	required_argument,	NULL, 'k' },
 	{ "limit",	required_argument,	NULL, 'l' },
 	{ "note",	required_argument,	NULL, 'n' },
 	{ "name",	required_argument,	NULL, 'N' },
+	{ "older-than",	required_argument,	NULL, 'o' },
 	{ "rrule",	required_argument,	NULL, 'r' },
 	{ "state",	required_argument,	NULL, 'S' },
+	{ "sent",	no_argument,		NULL, 'T' },
 	{ "user",	required_argument,	NULL, 'u' },
+	{ "wait",	required_argument,	NULL, 'w' },
 };
 
 #define NOPTS(a)	(sizeof(a) / sizeof((a)[0]))

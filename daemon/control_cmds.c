@@ -17,6 +17,7 @@
 #include "control_cmds.h"
 #include "crmd.h"
 #include "log.h"
+#include "outbox.h"
 #include "peer.h"
 #include "protocol.h"
 #include "scheduler.h"
@@ -159,6 +160,20 @@ sched_json(const struct sched_stats *st)
 	      "max", st->lat_max_ms, "count", (json_int_t)st->lat_count);
 }
 
+/* The outbox sender since start: the "delivery" object of status. */
+static json_t *
+delivery_json(const struct outbox *o)
+{
+	struct outbox_stats st;
+
+	outbox_stats(o, &st);
+	return json_pack("{s:I, s:I, s:I, s:I}",
+	    "in_flight", (json_int_t)st.in_flight,
+	    "sent", (json_int_t)st.sent,
+	    "retried", (json_int_t)st.retried,
+	    "dead", (json_int_t)st.dead);
+}
+
 static void
 cmd_stats_reset(struct crmd *crmd, const struct peer *p, json_t *args,
     struct cmd_reply *r)
@@ -207,6 +222,9 @@ cmd_status(struct crmd *crmd, const struct peer *p, json_t *args,
 	      "sent", (json_int_t)n.outbox_sent,
 	      "dead", (json_int_t)n.outbox_dead,
 	    "scheduler", sched_json(&st));
+	if (r->data != NULL)
+		json_object_set_new(r->data, "delivery",
+		    delivery_json(crmd->outbox));
 }
 
 /* Splits "a, b" into a JSON array of names. */
@@ -248,6 +266,7 @@ static const struct {
 } tables[] = {
 	{ commands, &ncommands },
 	{ reminder_commands, &reminder_ncommands },
+	{ outbox_commands, &outbox_ncommands },
 };
 
 static const struct control_cmd *

@@ -39,4 +39,8 @@ void	peer_actor(const struct peer *, char *buf, size_t len);
 extern const struct control_cmd	reminder_commands[];
 extern const size_t		reminder_ncommands;
 
+/* control_outbox.c */
+extern const struct control_cmd	outbox_commands[];
+extern const size_t		outbox_ncommands;
+
 #endif

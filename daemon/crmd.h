@@ -16,6 +16,7 @@ struct store;
 struct control;
 struct sched;
 struct watch;
+struct outbox;
 
 /* How long a statement on the event loop may wait for another process's
  * lock before giving up with STORE_BUSY: the loop must never stall. */
@@ -29,6 +30,7 @@ struct crmd {
 	struct audit		*audit;
 	struct sched		*sched;		/* reminders: scheduler.c */
 	struct watch		*watch;		/* change detection: watch.c */
+	struct outbox		*outbox;	/* delivery: outbox.c */
 	struct event		*ev_sighup;
 	struct event		*ev_sigterm;
 	struct event		*ev_sigint;

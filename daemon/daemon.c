@@ -19,6 +19,7 @@
 #include "crmd.h"
 #include "log.h"
 #include "notify.h"
+#include "outbox.h"
 #include "scheduler.h"
 #include "store.h"
 #include "tz.h"
@@ -85,6 +86,7 @@ crmd_reload(struct crmd *crmd, char **errors, char **restart_needed)
 	conf_free(old);
 	apply_log_level(crmd);
 	sched_kick(crmd->sched);	/* working hours, times may differ */
+	outbox_reconfigure(crmd->outbox);	/* channels, pace */
 	control_apply_conf(crmd->control, new);
 	crmd->last_reload_at = time(NULL);
 	log_info("configuration reloaded");
@@ -100,6 +102,8 @@ crmd_stop(struct crmd *crmd, const char *why)
 	crmd->stopping = 1;
 	log_info("stopping on %s", why);
 	notify_stopping();
+	/* Claim no more; abandoned transfers return their leases. */
+	outbox_stop(crmd->outbox);
 	/* Stop accepting now; the loop exits once replies are flushed. */
 	control_stop(crmd->control);
 }
@@ -207,6 +211,7 @@ static void
 teardown(struct crmd *crmd)
 {
 	control_close(crmd->control);
+	outbox_free(crmd->outbox);
 	watch_free(crmd->watch);
 	sched_free(crmd->sched);
 	notify_watchdog_stop();
@@ -262,6 +267,10 @@ crmd_run(struct crmd *crmd)
 	if ((crmd->sched = sched_new(crmd)) == NULL ||
 	    (crmd->watch = watch_new(crmd)) == NULL) {
 		log_warnx("cannot start the scheduler");
+		goto out;
+	}
+	if ((crmd->outbox = outbox_new(crmd)) == NULL) {
+		log_warnx("cannot start the outbox sender");
 		goto out;
 	}
 	if ((crmd->control = control_open(crmd, &err)) == NULL) {

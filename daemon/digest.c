@@ -14,6 +14,7 @@
 #include "kinds.h"
 #include "log.h"
 #include "message.h"
+#include "outbox.h"
 #include "store.h"
 #include "store_reminders.h"
 #include "template.h"
@@ -187,6 +188,8 @@ digest_run(struct crmd *crmd, int64_t now, char done_day[16], int *n,
 		*n = 0;
 		return rc;
 	}
+	if (*n > 0)
+		outbox_kick(crmd->outbox);	/* digests by email, sms, webhook */
 	if (nusers > DIGEST_BATCH)
 		*more = 1;
 	else

@@ -8,6 +8,7 @@
 #include "crmd.h"
 #include "log.h"
 #include "message.h"
+#include "outbox.h"
 #include "store.h"
 #include "store_reminders.h"
 #include "template.h"
@@ -125,5 +126,7 @@ escalate_due(struct crmd *crmd, int64_t now, int *n, int *more)
 	}
 	store_escalations_free(rows, nrows);
 	*more = rc == STORE_OK && nrows == ESCALATE_BATCH;
+	if (*n > 0)
+		outbox_kick(crmd->outbox);	/* messages to the managers */
 	return rc;
 }

@@ -16,6 +16,7 @@
 #include "kinds.h"
 #include "log.h"
 #include "message.h"
+#include "outbox.h"
 #include "sources.h"
 #include "store.h"
 #include "store_reminders.h"
@@ -237,6 +238,8 @@ fire_due(struct crmd *crmd, int64_t now, int limit, struct fire_result *res)
 			    store_errmsg(crmd->store));
 		store_rollback(crmd->store);
 	}
+	if (rc == STORE_OK && res->fired > 0)
+		outbox_kick(crmd->outbox);	/* it may have queued messages */
 	if (rc != STORE_OK) {
 		free(res->due);
 		memset(res, 0, sizeof(*res));

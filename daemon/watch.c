@@ -20,6 +20,7 @@
 
 #include "crmd.h"
 #include "log.h"
+#include "outbox.h"
 #include "scheduler.h"
 #include "store.h"
 #include "store_reminders.h"
@@ -125,6 +126,7 @@ recheck_cb(evutil_socket_t fd, short what, void *arg)
 		learn(w, elapsed);
 		resume_inotify(w);
 		sched_kick(w->crmd->sched);
+		outbox_kick(w->crmd->outbox);
 		return;
 	}
 	/* Not a commit after all (a long transaction spilling pages), or a
@@ -143,6 +145,7 @@ inotify_cb(evutil_socket_t fd, short what, void *arg)
 	drain(w);	/* one check serves every event */
 	if (changed(w)) {
 		sched_kick(w->crmd->sched);
+		outbox_kick(w->crmd->outbox);
 		return;
 	}
 	/*
@@ -189,6 +192,7 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (changed(w)) {
 		sched_kick(w->crmd->sched);
+		outbox_kick(w->crmd->outbox);	/* rows the CRM queued */
 	}
 }
 
@@ -252,6 +256,7 @@ watch_own_commits(struct watch *w)
 	drain(w);
 	if (changed(w)) {
 		sched_kick(w->crmd->sched);
+		outbox_kick(w->crmd->outbox);	/* rows the CRM queued */
 	}
 }
 

@@ -56,3 +56,28 @@ class Crm:
 
     def state(self, rid):
         return self.q1("SELECT state FROM reminders WHERE id = ?", (rid,))
+
+    def outbox(self, channel, recipient, subject="", body="", key=None,
+               audience="user", customer=None, due=None):
+        """Queues one message as the CRM application would.  Text values
+        may be bytes: they are stored as TEXT byte for byte, so CR, LF,
+        NUL and invalid UTF-8 reach crmd as they are."""
+        return self.tx(
+            "INSERT INTO outbox(channel, recipient, subject, body, "
+            "idempotency_key, audience, customer_id, next_attempt_at) "
+            "VALUES (?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), "
+            "?, ?, ?, ?)",
+            (channel, recipient, subject, body, key, audience, customer,
+             now() if due is None else due))
+
+    def outbox_row(self, oid):
+        """One outbox row as a dict (invalid UTF-8 shown as U+FFFD)."""
+        old = self.db.text_factory
+        self.db.text_factory = lambda b: b.decode("utf-8", "replace")
+        try:
+            cur = self.db.execute("SELECT * FROM outbox WHERE id = ?", (oid,))
+            names = [d[0] for d in cur.description]
+            r = cur.fetchone()
+        finally:
+            self.db.text_factory = old
+        return dict(zip(names, r)) if r else None

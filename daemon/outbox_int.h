@@ -1,0 +1,150 @@
+/*
+ * Inside the outbox sender: what outbox.c (the pass, the timer, the
+ * lifecycle) and outbox_xfer.c (the transfers and their verdicts) share.
+ * Nothing else includes this.
+ */
+#ifndef CRMD_OUTBOX_INT_H
+#define CRMD_OUTBOX_INT_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "conf.h"
+#include "crmd.h"
+#include "outbox.h"
+#include "pace.h"
+#include "send.h"
+
+#define FLUSH_MS	2	/* outcomes wait this long to share a commit */
+#define FLUSH_MAX	512	/* ... or until this many wait */
+#define PREFETCH_MIN	32	/* rows claimed beyond the free slots */
+#define LEASE_MARGIN_S	1	/* a transfer ends this long before its lease */
+
+/* Defaults for a zeroed config (conf_delivery.c has the same). */
+#define DEF_CONCURRENCY		4
+#define DEF_CONNECT_MS		10000
+#define DEF_TIMEOUT_MS		60000
+#define DEF_BACKOFF_MIN		300
+#define DEF_BACKOFF_MAX		4000
+#define DEF_LIFETIME		(5 * 86400)
+
+#define NCHAN	3
+
+struct chan;
+
+/* A claimed row: waiting in a ready queue, or in flight. */
+struct job {
+	TAILQ_ENTRY(job)	 entry;
+	struct chan		*ch;
+	int64_t			 id;
+	int64_t			 attempts;	/* this one included */
+	int64_t			 created_at;
+	int64_t			 lease;		/* lease_until: the fence */
+	int			 probe;
+	char			*recipient;
+	char			*subject;
+	char			*body;
+	char			*key;
+	size_t			 recipient_len;	/* a NUL inside is kept */
+	size_t			 subject_len;
+	size_t			 body_len;
+	size_t			 key_len;
+	void			*state;		/* the adapter's */
+};
+TAILQ_HEAD(jobs, job);
+
+enum outcome_kind { OUT_SENT, OUT_RETRY, OUT_DEAD, OUT_RELEASE };
+
+/* A result waiting for the next pass's transaction. */
+struct outcome {
+	enum outcome_kind	 kind;
+	int64_t			 id;
+	int64_t			 lease;
+	int64_t			 at;		/* sent_at or next_attempt_at */
+	char			*reason;
+};
+
+struct chan {
+	struct outbox		*o;
+	const struct send_ops	*ops;
+	struct pace_bucket	 bucket;
+	struct pace_dest	 dest;
+	int			 concurrency;
+	int			 in_flight;
+	struct jobs		 ready;
+	int			 nready;
+	CURL			**idle;		/* easy handles to reuse */
+	int			 nidle;
+	int			 idlecap;
+	int64_t			 next_due;	/* earliest queued row, 0 none */
+	int			 next_due_known; /* else: look on the next pass */
+	int			 warned;	/* unconfigured: logged since reload */
+};
+
+struct outbox {
+	struct crmd		*crmd;
+	struct curlev		*cl;
+	struct event		*ev_pass;
+	int64_t			 pass_at;	/* ms the timer targets, 0 none */
+	struct chan		 ch[NCHAN];
+	struct outcome		*out;
+	size_t			 nout;
+	size_t			 outcap;
+	int64_t			 reap_at;	/* s: a lease may expire, 0 none */
+	int			 stopped;
+	struct outbox_stats	 stats;
+};
+
+static inline int64_t
+ob_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline const struct conf_delivery *
+ob_delivery(const struct outbox *o)
+{
+	return &o->crmd->conf->delivery;
+}
+
+static inline int64_t
+ob_conf_or(int64_t v, int64_t def)
+{
+	return v > 0 ? v : def;
+}
+
+static inline int
+ob_configured(const struct chan *ch)
+{
+	return ch->ops->configured(ob_delivery(ch->o));
+}
+
+/* Rows claimed ahead: free slots plus enough to refill them between
+ * passes. */
+static inline int
+ob_target(const struct chan *ch)
+{
+	int extra = ch->concurrency > PREFETCH_MIN ? ch->concurrency :
+	    PREFETCH_MIN;
+
+	return ch->concurrency + extra;
+}
+
+/* outbox.c */
+int64_t	ob_lease_s(const struct outbox *);
+int64_t	ob_timeout_ms(const struct chan *);
+void	ob_pass_in(struct outbox *, int64_t ms);
+
+/* outbox_xfer.c */
+void	ob_dispatch(struct chan *);
+void	ob_job_free(struct job *);
+void	ob_release_ready(struct chan *);
+void	ob_easy_pool_free(struct chan *);
+
+#endif

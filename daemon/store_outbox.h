@@ -1,0 +1,79 @@
+/*
+ * The outbox sender's storage (outbox.c, docs/delivery.md): due rows,
+ * claims under a lease, each attempt's outcome, returned leases, and the
+ * instants the sender's one timer needs.  Writes run inside a transaction
+ * the caller opened with store_begin().  An outcome names the lease it
+ * was claimed under and changes nothing if the row was claimed again
+ * since (a fencing token), so a stale outcome can never undo a newer one.
+ * Returns are STORE_OK, STORE_BUSY or STORE_ERR.
+ */
+#ifndef CRMD_STORE_OUTBOX_H
+#define CRMD_STORE_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+/* A due row of one channel, as the sender needs it. */
+struct outbox_row {
+	int64_t		 id;
+	int64_t		 attempts;	/* before this claim */
+	int64_t		 created_at;
+	int64_t		 customer_id;	/* 0: none */
+	int		 to_customer;	/* audience = 'customer' */
+	int		 opt_out_email;	/* of that customer, 0 if unknown */
+	int		 opt_out_sms;
+	/* NUL-terminated, with their lengths: a NUL inside a value is
+	 * kept, for the sender to see rather than to truncate at. */
+	char		*recipient;
+	char		*subject;
+	char		*body;
+	char		*key;		/* idempotency_key; NULL: none */
+	size_t		 recipient_len;
+	size_t		 subject_len;
+	size_t		 body_len;
+	size_t		 key_len;
+};
+
+/* Queued rows of channel due at now, oldest first, at most limit. */
+int	store_outbox_due(struct store *, const char *channel, int64_t now,
+	    int limit, struct outbox_row **rows, size_t *n);
+void	store_outbox_rows_free(struct outbox_row *, size_t n);
+
+/* queued -> sending under lease_until, one attempt more.  *claimed = 0
+ * when the row is no longer queued. */
+int	store_outbox_claim(struct store *, int64_t id, int64_t lease_until,
+	    int *claimed);
+
+/* A queued row waits until at, without an attempt (quiet hours). */
+int	store_outbox_defer(struct store *, int64_t id, int64_t at);
+/* A queued row is dead before any attempt (an opt-out). */
+int	store_outbox_refuse(struct store *, int64_t id, const char *reason);
+/* Every queued row of an unconfigured channel due at now is dead.  *n:
+ * how many. */
+int	store_outbox_refuse_channel(struct store *, const char *channel,
+	    int64_t now, const char *reason, int *n);
+
+/* Outcomes of a claim made under lease. */
+int	store_outbox_sent(struct store *, int64_t id, int64_t lease,
+	    int64_t now);
+int	store_outbox_retry(struct store *, int64_t id, int64_t lease,
+	    int64_t next_attempt_at, const char *error);
+int	store_outbox_dead(struct store *, int64_t id, int64_t lease,
+	    const char *reason);
+/* Not attempted after all (a clean stop, a destination gone down): back
+ * to queued, the attempt uncounted. */
+int	store_outbox_release(struct store *, int64_t id, int64_t lease);
+
+/* Sending rows whose lease expired by now go back to queued.  *n: how
+ * many. */
+int	store_outbox_reap(struct store *, int64_t now, int *n);
+
+/* Earliest next_attempt_at of channel's queued rows; 0 when none. */
+int	store_outbox_next_due(struct store *, const char *channel,
+	    int64_t *at);
+/* Earliest lease of a sending row; 0 when none. */
+int	store_outbox_next_lease(struct store *, int64_t *at);
+
+#endif

@@ -1,0 +1,267 @@
+"""Delivery end to end, the smoke test: the real crmd takes rows the CRM
+queued in the outbox and delivers them to real servers on loopback, an
+email to Debian's aiosmtpd and an SMS and a webhook to Python's
+http.server, each reaching state 'sent' with the right bytes on the wire.
+Also the rules applied at the moment of sending: a customer's opt-out,
+quiet hours for customer SMS, and a channel that is not configured."""
+import email
+import email.policy
+import http.server
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+from crmdtest import DaemonTest, wait_for
+from crmfixture import Crm, now
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "mail"))
+from smtpcapture import CaptureServer, free_port  # noqa: E402
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    """Records each request (method, path, headers, body); answers 200
+    with the JSON a gateway would."""
+    protocol_version = "HTTP/1.1"       # keep-alive, as curl expects
+    requests = None
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.requests.append((self.command, self.path,
+                              {k.lower(): v for k, v in self.headers.items()},
+                              body))
+        reply = b'{"code":"OK"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def log_message(self, *args):
+        pass
+
+
+class HttpServer:
+    def __init__(self):
+        handler = type("H", (Recorder,), {"requests": []})
+        self.requests = handler.requests
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.port = self.srv.server_address[1]
+        self.thread = threading.Thread(target=self.srv.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+# As written in crmd.conf: a libconfig string, JSON braces doubled.
+SMS_BODY = r'{{\"phone\":\"{to}\",\"content\":\"{text}\",\"ref\":\"{key}\"}}'
+
+
+class Relay:
+    """aiosmtpd's handler: refuses one mailbox permanently, like a relay
+    that knows its users; accepts the rest."""
+    async def handle_RCPT(self, server, session, envelope, address, opts):
+        if address.startswith("nobody@"):
+            return "550 5.1.1 <%s>: no such user here" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        return "250 OK"
+
+
+def channels_conf(smtp_port, http_port, webhook=True):
+    hook = ("""	webhook = {
+		url = "http://127.0.0.1:%d/hook?token=s3cret";
+		json_field = "code";
+		json_ok = [ "OK" ];
+	};
+""" % http_port) if webhook else ""
+    return """
+channels = {
+	email = {
+		url = "smtp://127.0.0.1:%d";
+		from = "客户管理系统 <crm@example.com>";
+		starttls = "none";
+	};
+	sms = {
+		url = "http://127.0.0.1:%d/sms";
+		format = "json";
+		body = "%s";
+		json_field = "code";
+		json_ok = [ "OK" ];
+		national = { regex = "1[3-9][0-9]{9}"; country = "86"; };
+	};
+%s};
+outbox = { backoff_min = "1s"; backoff_max = "2s"; lifetime = "1h"; };
+""" % (smtp_port, http_port, SMS_BODY, hook)
+
+
+class DeliveryBasic(DaemonTest):
+    webhook = True
+
+    def setUp(self):
+        self.smtp_dir = tempfile.mkdtemp(prefix="crmd-smtp-")
+        self.addCleanup(shutil.rmtree, self.smtp_dir, True)
+        self.smtp = CaptureServer(self.smtp_dir, free_port())
+        self.smtp.handler = Relay()
+        self.smtp.start()
+        self.addCleanup(self.smtp.stop)
+        self.http = HttpServer()
+        self.addCleanup(self.http.close)
+        self.extra_conf = channels_conf(self.smtp.port, self.http.port,
+                                        self.webhook)
+        super().setUp()
+        self.d.start()
+        self.crm = Crm(self.d)
+        self.addCleanup(self.crm.close)
+
+    def row(self, oid):
+        return self.crm.outbox_row(oid)
+
+    def wait_state(self, oid, state):
+        return wait_for(lambda: self.row(oid)["state"] == state and
+                        self.row(oid), timeout=20,
+                        what="outbox %d to be %s, is %s"
+                        % (oid, state, self.row(oid)["state"]))
+
+    def status(self):
+        r = self.d.request({"v": 1, "cmd": "status"})
+        self.assertEqual(r["status"], 200, r)
+        return r["data"]
+
+
+class ThreeChannels(DeliveryBasic):
+    def test_email_reaches_smtp_server_as_sent(self):
+        oid = self.crm.outbox("email", "li.na@example.com",
+                              subject="续约提醒：上海明远科技",
+                              body="您好，\n合同将于下月到期。\n.\n再见",
+                              key="reminder:7:email")
+        row = self.wait_state(oid, "sent")
+        self.assertEqual(row["attempts"], 1)
+        self.assertIsNone(row["lease_until"])
+        self.assertIsNotNone(row["sent_at"])
+        sessions = [s for s in self.smtp.sessions() if b"DATA" in s]
+        self.assertEqual(len(sessions), 1)
+        wire = sessions[0]
+        self.assertIn(b"MAIL FROM:<crm@example.com>", wire)
+        self.assertIn(b"RCPT TO:<li.na@example.com>\r\n", wire)
+        self.assertNotIn(b"AUTH", wire)
+        data = wire.split(b"DATA\r\n", 1)[1].split(b"\r\n.\r\n", 1)[0]
+        msg = email.message_from_bytes(data, policy=email.policy.default)
+        self.assertEqual(msg["Message-ID"], "<reminder:7:email@crmd>"
+                         .replace(":", "%3A"))
+        self.assertEqual(str(msg["Subject"]), "续约提醒：上海明远科技")
+        self.assertEqual(msg["From"].addresses[0].display_name,
+                         "客户管理系统")
+        self.assertEqual(msg["To"].addresses[0].addr_spec,
+                         "li.na@example.com")
+        text = msg.get_body(("plain",)).get_content()
+        self.assertEqual(text.replace("\r\n", "\n"),
+                         "您好，\n合同将于下月到期。\n.\n再见")
+        self.assertEqual(self.status()["delivery"]["sent"], 1)
+
+    def test_sms_reaches_gateway_as_sent(self):
+        oid = self.crm.outbox("sms", "138 0013 8000", body="王总您好，明天10点回访",
+                              key="reminder:8:sms")
+        self.wait_state(oid, "sent")
+        self.assertEqual(len(self.http.requests), 1)
+        method, path, headers, body = self.http.requests[0]
+        self.assertEqual((method, path), ("POST", "/sms"))
+        self.assertEqual(headers["idempotency-key"], "reminder:8:sms")
+        self.assertTrue(headers["content-type"].startswith(
+            "application/json"))
+        self.assertEqual(json.loads(body), {
+            "phone": "+8613800138000", "content": "王总您好，明天10点回访",
+            "ref": "reminder:8:sms"})
+
+    def test_webhook_posts_row_body_to_configured_url(self):
+        payload = {"msgtype": "text",
+                   "text": {"content": "回访提醒：\"明远\" <今天>"}}
+        oid = self.crm.outbox("webhook", "webhook",
+                              body=json.dumps(payload, ensure_ascii=False))
+        self.wait_state(oid, "sent")
+        method, path, headers, body = self.http.requests[0]
+        self.assertEqual((method, path), ("POST", "/hook?token=s3cret"))
+        self.assertEqual(json.loads(body), payload)
+        # No key in the row: the sender makes one from the id.
+        self.assertEqual(headers["idempotency-key"], "outbox:%d" % oid)
+
+    def test_gateway_refusal_is_dead_with_its_reason(self):
+        oid = self.crm.outbox("sms", "12345", body="x")
+        row = self.wait_state(oid, "dead")
+        self.assertIn("invalid phone number", row["last_error"])
+        self.assertEqual(self.http.requests, [])
+
+    def test_smtp_permanent_failure_keeps_server_text(self):
+        oid = self.crm.outbox("email", "nobody@example.com", body="x")
+        row = self.wait_state(oid, "dead")
+        self.assertEqual(row["last_error"], "SMTP 550 5.1.1 "
+                         "<nobody@example.com>: no such user here")
+        self.assertEqual(row["attempts"], 1)
+        self.assertTrue(any(b"RCPT TO:<nobody@example.com>" in s
+                            for s in self.smtp.sessions()))
+
+
+class CustomersAndChannels(DeliveryBasic):
+    webhook = False
+
+    def test_opt_out_is_honoured_at_send_time(self):
+        cid = self.crm.customer()
+        self.crm.tx("UPDATE customers SET opt_out_sms = 1 WHERE id = ?",
+                    (cid,))
+        sms = self.crm.outbox("sms", "+8613800138000", body="促销",
+                              audience="customer", customer=cid)
+        mail = self.crm.outbox("email", "kehu@example.com", body="邀请函",
+                               audience="customer", customer=cid)
+        row = self.wait_state(sms, "dead")
+        self.assertEqual(row["last_error"], "customer opted out of sms")
+        self.assertEqual(row["attempts"], 0)
+        self.wait_state(mail, "sent")     # opted out of SMS only
+        self.assertEqual(self.http.requests, [])
+
+    def test_customer_sms_waits_for_the_end_of_quiet_hours(self):
+        # Quiet hours around the present, in the daemon's zone.
+        t = time.gmtime(now() + 8 * 3600)      # Asia/Shanghai, no DST
+        minute = t.tm_hour * 60 + t.tm_min
+        start, end = (minute - 60) % 1440, (minute + 120) % 1440
+        self.d.write_conf(self.extra_conf + """
+quiet_hours = { start = "%02d:%02d"; end = "%02d:%02d"; };
+""" % (start // 60, start % 60, end // 60, end % 60))
+        r = self.d.ctl("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        cid = self.crm.customer()
+        to_customer = self.crm.outbox("sms", "+8613800138000", body="a",
+                                      audience="customer", customer=cid)
+        to_user = self.crm.outbox("sms", "+8613800138001", body="b")
+        self.wait_state(to_user, "sent")
+        row = wait_for(lambda: self.row(to_customer)["next_attempt_at"] >
+                       now() and self.row(to_customer),
+                       what="the customer's SMS to be deferred")
+        self.assertEqual(row["state"], "queued")
+        self.assertEqual(row["attempts"], 0)
+        # Deferred to the end of the quiet hours, to the minute.
+        wait = row["next_attempt_at"] - now()
+        self.assertGreater(wait, 115 * 60)
+        self.assertLessEqual(wait, 121 * 60)
+        self.assertEqual(row["next_attempt_at"] % 60, 0)
+        self.assertEqual(len(self.http.requests), 1)
+
+    def test_unconfigured_channel_is_dead_with_what_to_configure(self):
+        oid = self.crm.outbox("webhook", "webhook", body="{}")
+        row = self.wait_state(oid, "dead")
+        self.assertEqual(row["last_error"], "channel webhook is not "
+                         "configured: add channels.webhook to crmd.conf")
+        self.assertIn("channels.webhook", self.d.log_text())
+        self.assertEqual(self.status()["delivery"]["dead"], 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
