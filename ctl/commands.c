@@ -437,6 +437,10 @@ static const struct {
 	{ "escalated", "scheduler", "escalated" },
 	{ "digests", "scheduler", "digests" },
 	{ "next event", "scheduler", "next_event" },
+	{ "sending now", "delivery", "in_flight" },
+	{ "delivered", "delivery", "sent" },
+	{ "retried", "delivery", "retried" },
+	{ "given up", "delivery", "dead" },
 };
 
 static char *

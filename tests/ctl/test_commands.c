@@ -118,7 +118,8 @@ run_cmd(struct run *r, const char *name)
 	"\"sent\":99,\"dead\":2},\"scheduler\":{\"fired\":40,\"late\":3," \
 	"\"missed\":1,\"escalated\":2,\"digests\":6,\"wakeups\":90," \
 	"\"next_event\":1714600000,\"fire_latency_ms\":{\"p50\":0.4," \
-	"\"p99\":1.2,\"max\":3.0,\"count\":37}}}}"
+	"\"p99\":1.2,\"max\":3.0,\"count\":37}},\"delivery\":{" \
+	"\"in_flight\":4,\"sent\":95,\"retried\":7,\"dead\":2}}}"
 
 static void
 test_status_human(void **state)
@@ -150,7 +151,11 @@ test_status_human(void **state)
 	    "missed             1\n"
 	    "escalated          2\n"
 	    "digests            6\n"
-	    "next event         2024-05-01 21:46:40\n");
+	    "next event         2024-05-01 21:46:40\n"
+	    "sending now        4\n"
+	    "delivered          95\n"
+	    "retried            7\n"
+	    "given up           2\n");
 	assert_int_equal(r->errlen, 0);
 }
 
@@ -166,6 +171,7 @@ test_status_human_older_daemon(void **state)
 	assert_non_null(strstr(r->outbuf, "uptime             -\n"));
 	assert_non_null(strstr(r->outbuf, "last reload        never\n"));
 	assert_non_null(strstr(r->outbuf, "outbox dead        -\n"));
+	assert_non_null(strstr(r->outbuf, "delivered          -\n"));
 }
 
 static void
