@@ -497,7 +497,17 @@ outbox_kick(struct outbox *o)
 		return;
 	for (int i = 0; i < NCHAN; i++)
 		o->ch[i].next_due_known = 0;
-	ob_pass_in(o, 0);
+	/*
+	 * In this loop turn, not by a zero timer: with precise timers that
+	 * is a timerfd the loop sleeps on, a wake-up for every commit the
+	 * CRM makes.  Drains re-arm by timer (ob_pass_in) and still let the
+	 * sockets in between passes.
+	 */
+	if (o->pass_at != 0 && o->pass_at <= ob_now_ms())
+		return;		/* one is due already */
+	o->pass_at = ob_now_ms();
+	event_del(o->ev_pass);
+	event_active(o->ev_pass, EV_TIMEOUT, 0);
 }
 
 void
