@@ -5,7 +5,8 @@
 INSERT INTO users (id, name, email, phone, manager_id, region) VALUES
   (1, '刘洋', 'liuyang@example.com', '+8613800000001', NULL, '华东'),
   (2, '张伟', 'zhangwei@example.com', '+8613800000002', 1, '华东'),
-  (3, '李娜', 'lina@example.com', '+8613800000003', 1, '华南');
+  (3, '李娜', 'lina@example.com', '+8613800000003', 1, '华南'),
+  (4, '王磊', 'wanglei@example.com', '+8613800000004', 1, '华南');
 
 INSERT INTO customers (id, code, name, kind, status, level, industry, source,
     region, owner_id, phone, email, birthday) VALUES
@@ -44,3 +45,12 @@ INSERT INTO followups (customer_id, user_id, at, method, content, feedback,
 INSERT INTO followup_plans (customer_id, user_id, name, rrule, dtstart)
 VALUES (1, 2, '意向客户每周回访', 'FREQ=WEEKLY;BYDAY=MO',
     CAST(strftime('%s', date('now', 'localtime') || ' 02:00:00') AS INTEGER));
+
+-- Orders: 上海明远 ordered three times in the last two months, ¥150,000 in
+-- all, so the rules 高频复购 and 高价值客户 (crmd-dev.conf) tag it at start;
+-- `crmctl tags 1` and `crmctl log --customer 1` show it.
+INSERT INTO orders (customer_id, amount, ordered_at) VALUES
+  (1, 5000000, CAST(strftime('%s', 'now') AS INTEGER) - 50 * 86400),
+  (1, 6000000, CAST(strftime('%s', 'now') AS INTEGER) - 20 * 86400),
+  (1, 4000000, CAST(strftime('%s', 'now') AS INTEGER) - 3 * 86400),
+  (2, 300000, CAST(strftime('%s', 'now') AS INTEGER) - 10 * 86400);

@@ -16,6 +16,8 @@
 #include <time.h>
 
 #include "cmd_outbox.h"
+#include "cmd_rules.h"
+#include "cmd_stale.h"
 #include "duration.h"
 #include "protocol.h"
 
@@ -31,6 +33,9 @@ static int	cmd_status_exec(struct ctx *, const struct args *);
 const struct cmd_entry cmd_table[] = {
 	{ "help", "[COMMAND]", "list commands, or show one command's usage",
 	    NULL, 0, 2, CMD_LOCAL, cmd_help_exec },
+	{ "log", "[--customer ID] [--limit N]",
+	    "the audit log, newest first: who changed what (rules, crmctl)",
+	    "c:l:", 0, -1, CMD_READONLY, cmd_log_exec },
 	{ "outbox list", "[--state STATE] [--channel CHANNEL] [--limit N]",
 	    "list outbox messages, newest first",
 	    "S:C:l:", 0, 0, CMD_READONLY, cmd_outbox_list_exec },
@@ -71,8 +76,25 @@ const struct cmd_entry cmd_table[] = {
 	{ "reminder snooze", "ID DURATION",
 	    "put a fired reminder off: it fires again after DURATION (30m, 2h, 1d)",
 	    NULL, 2, 2, CMD_ADMIN, cmd_reminder_snooze_exec },
+	{ "rule list", "", "the rules in force, and how many customers each "
+	    "matched in the last sweep",
+	    NULL, 0, -1, CMD_READONLY, cmd_rule_list_exec },
+	{ "rule run", "[NAME] [--wait DURATION]",
+	    "sweep every tagging rule (or NAME) over every customer now",
+	    "w:", 0, -1, CMD_ADMIN, cmd_rule_run_exec },
+	{ "rule test", "NAME [--limit N]",
+	    "dry run: who matches, with the facts, and which tags would change",
+	    "l:", 0, -1, CMD_READONLY, cmd_rule_test_exec },
+	{ "stale list", "[--user ID] [--limit N]",
+	    "customers flagged stale (no follow-up for too long), oldest first",
+	    "u:l:", 0, 0, CMD_READONLY, cmd_stale_list_exec },
+	{ "stale sweep", "[--wait DURATION]",
+	    "look for stale customers now, and wait for the result",
+	    "w:", 0, 0, CMD_ADMIN, cmd_stale_sweep_exec },
 	{ "status", "", "show crmd's version, uptime, database and queues",
 	    NULL, 0, 0, CMD_READONLY, cmd_status_exec },
+	{ "tags", "CUSTOMER_ID", "a customer's tags, with who applied them",
+	    NULL, 0, -1, CMD_READONLY, cmd_tags_exec },
 	{ "test-send", "email|sms|webhook [RECIPIENT] [--wait DURATION]",
 	    "queue a test message and wait until it is sent or dead",
 	    "w:", 1, -1, CMD_ADMIN, cmd_test_send_exec },

@@ -11,6 +11,7 @@
  * rules in conf_delivery.c.
  */
 #include "conf.h"
+#include "conf_rules_load.h"
 
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -56,6 +57,7 @@ enum key_type {
 	KEY_HEADERS,	/* ["Name: value", ...] as char ** and a count */
 	KEY_CODES,	/* [200, 201] HTTP status codes as struct gw_codes */
 	KEY_VALUES,	/* ["0", ...] as char *[GW_VALUES_MAX] and a count */
+	KEY_LIST,	/* ( { ... }, ... ) handed to load_list (conf_rules.c) */
 };
 
 struct loader;
@@ -89,6 +91,10 @@ struct conf_key {
 	int			 gateway;	/* KEY_TEMPLATE: an HTTP body
 						   ({to}, {text}, ...) */
 	size_t			 name_off;	/* KEY_MAILBOX: its name field */
+	/* KEY_LIST: loads the list into conf->rules (conf_rules_load.h). */
+	void			(*load_list)(struct conf_rules *,
+				    const config_setting_t *,
+				    const struct conf_report *);
 };
 
 struct loader {
@@ -429,6 +435,16 @@ static const struct conf_key top_keys[] = {
 	{ .name = "outbox", .type = KEY_GROUP, .sub = outbox_keys,
 	  .post = check_outbox },
 	{ .name = "quiet_hours", .type = KEY_GROUP, .sub = quiet_hours_keys },
+	/* Automation (conf_rules.c). */
+	{ .name = "rules", .type = KEY_LIST,
+	  .load_list = conf_rules_load_rules },
+	{ .name = "rules_interval", .type = KEY_DURATION,
+	  .off = FIELD(rules.interval), .min = 10, .max = 7 * 86400,
+	  .scale = 1 },
+	{ .name = "stale", .type = KEY_LIST,
+	  .load_list = conf_rules_load_stale },
+	{ .name = "assign", .type = KEY_LIST,
+	  .load_list = conf_rules_load_assign },
 	{ .name = NULL }
 };
 
@@ -447,7 +463,8 @@ static void walk_group(struct loader *, const config_setting_t *,
  * file's directory, so say that directory too.
  */
 static void
-err_where(struct loader *ld, const char *file, unsigned int line)
+err_where_col(struct loader *ld, const char *file, unsigned int line,
+    int column)
 {
 	if (file == NULL)
 		file = ld->path;
@@ -457,7 +474,15 @@ err_where(struct loader *ld, const char *file, unsigned int line)
 	fprintf(ld->errs, "%s", file);
 	if (line > 0)
 		fprintf(ld->errs, ":%u", line);
+	if (line > 0 && column > 0)
+		fprintf(ld->errs, ":%d", column);	/* in a rule condition */
 	fprintf(ld->errs, ": ");
+}
+
+static void
+err_where(struct loader *ld, const char *file, unsigned int line)
+{
+	err_where_col(ld, file, line, 0);
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -1701,6 +1726,33 @@ load_group(struct loader *ld, const config_setting_t *s,
 		k->post(ld, s, name);
 }
 
+/* conf_rules.c's problems: "FILE:LINE: " or, in a condition,
+ * "FILE:LINE:COLUMN: ". */
+static void
+report_rules(void *arg, const config_setting_t *s, int line_add, int column,
+    const char *msg)
+{
+	struct loader *ld = arg;
+	unsigned int line = s != NULL ? config_setting_source_line(s) : 0;
+	char buf[1024];
+
+	if (line > 0)
+		line += (unsigned int)line_add;
+	err_where_col(ld, s != NULL ? config_setting_source_file(s) : NULL,
+	    line, column);
+	fprintf(ld->errs, "%s\n", shown(msg, buf, sizeof(buf)));
+	ld->nerrs++;
+}
+
+static void
+load_list(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k)
+{
+	struct conf_report rep = { .arg = ld, .error = report_rules };
+
+	k->load_list(&ld->conf->rules, s, &rep);
+}
+
 static void
 load_key(struct loader *ld, const config_setting_t *s,
     const struct conf_key *k, const char *name)
@@ -1725,6 +1777,7 @@ load_key(struct loader *ld, const config_setting_t *s,
 	case KEY_HEADERS:	load_headers(ld, s, k, name);	break;
 	case KEY_CODES:		load_codes(ld, s, k, name);	break;
 	case KEY_VALUES:	load_values(ld, s, k, name);	break;
+	case KEY_LIST:		load_list(ld, s, k);		break;
 	}
 }
 
@@ -1806,6 +1859,7 @@ conf_defaults(void)
 	c->kind_channels[KIND_BIRTHDAY] = CH_BIT(CH_INAPP);
 	c->kind_channels[KIND_CUSTOM] = CH_BIT(CH_INAPP);
 	conf_delivery_defaults(&c->delivery);
+	conf_rules_defaults(&c->rules);
 	if (c->database == NULL || c->socket == NULL || c->timezone == NULL) {
 		conf_free(c);
 		return NULL;
@@ -1952,6 +2006,7 @@ conf_free(struct crmd_conf *c)
 		}
 	}
 	conf_delivery_free(&c->delivery);
+	conf_rules_free(&c->rules);
 	free(c);
 }
 

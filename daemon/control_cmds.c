@@ -267,6 +267,8 @@ static const struct {
 	{ commands, &ncommands },
 	{ reminder_commands, &reminder_ncommands },
 	{ outbox_commands, &outbox_ncommands },
+	{ rules_commands, &rules_ncommands },
+	{ stale_commands, &stale_ncommands },
 };
 
 static const struct control_cmd *

@@ -43,4 +43,12 @@ extern const size_t		reminder_ncommands;
 extern const struct control_cmd	outbox_commands[];
 extern const size_t		outbox_ncommands;
 
+/* control_rules.c: rule list, test, run; tags; log */
+extern const struct control_cmd	rules_commands[];
+extern const size_t		rules_ncommands;
+
+/* control_stale.c */
+extern const struct control_cmd	stale_commands[];
+extern const size_t		stale_ncommands;
+
 #endif

@@ -17,6 +17,10 @@ struct control;
 struct sched;
 struct watch;
 struct outbox;
+struct rules_engine;
+struct events;
+struct stale;
+struct assign;
 
 /* How long a statement on the event loop may wait for another process's
  * lock before giving up with STORE_BUSY: the loop must never stall. */
@@ -31,6 +35,10 @@ struct crmd {
 	struct sched		*sched;		/* reminders: scheduler.c */
 	struct watch		*watch;		/* change detection: watch.c */
 	struct outbox		*outbox;	/* delivery: outbox.c */
+	struct rules_engine	*rules;		/* tagging: rules_engine.c */
+	struct events		*events;	/* event rules: events.c */
+	struct stale		*stale;		/* stale flags: stale.c */
+	struct assign		*assign;	/* lead assignment: assign.c */
 	struct event		*ev_sighup;
 	struct event		*ev_sigterm;
 	struct event		*ev_sigint;

@@ -13,14 +13,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "assign.h"
 #include "audit.h"
 #include "conf.h"
 #include "control.h"
 #include "crmd.h"
+#include "events.h"
 #include "log.h"
 #include "notify.h"
 #include "outbox.h"
+#include "rules_engine.h"
 #include "scheduler.h"
+#include "stale.h"
 #include "store.h"
 #include "tz.h"
 #include "watch.h"
@@ -87,6 +91,10 @@ crmd_reload(struct crmd *crmd, char **errors, char **restart_needed)
 	apply_log_level(crmd);
 	sched_kick(crmd->sched);	/* working hours, times may differ */
 	outbox_reconfigure(crmd->outbox);	/* channels, pace */
+	stale_reconfigure(crmd->stale);		/* stale entries, interval */
+	assign_reconfigure(crmd->assign);	/* assign entries, interval */
+	events_kick(crmd->events);		/* event rules may differ */
+	rules_reconfigure(crmd->rules);		/* new rules: sweep again */
 	control_apply_conf(crmd->control, new);
 	crmd->last_reload_at = time(NULL);
 	log_info("configuration reloaded");
@@ -212,6 +220,10 @@ teardown(struct crmd *crmd)
 {
 	control_close(crmd->control);
 	outbox_free(crmd->outbox);
+	events_free(crmd->events);
+	stale_free(crmd->stale);
+	assign_free(crmd->assign);
+	rules_free(crmd->rules);
 	watch_free(crmd->watch);
 	sched_free(crmd->sched);
 	notify_watchdog_stop();
@@ -271,6 +283,17 @@ crmd_run(struct crmd *crmd)
 	}
 	if ((crmd->outbox = outbox_new(crmd)) == NULL) {
 		log_warnx("cannot start the outbox sender");
+		goto out;
+	}
+	if ((crmd->stale = stale_new(crmd)) == NULL ||
+	    (crmd->assign = assign_new(crmd)) == NULL ||
+	    (crmd->events = events_new(crmd)) == NULL) {
+		log_warnx("cannot start the automation (stale flags, "
+		    "assignment, event rules)");
+		goto out;
+	}
+	if ((crmd->rules = rules_new(crmd)) == NULL) {
+		log_warnx("cannot start the rules engine");
 		goto out;
 	}
 	if ((crmd->control = control_open(crmd, &err)) == NULL) {

@@ -19,6 +19,10 @@ static const struct {
 	[KIND_CUSTOM] =		{ "custom",	"提醒" },
 	[KIND_ESCALATION] =	{ "escalation",	"逾期未处理" },
 	[KIND_DIGEST] =		{ "digest",	"今日待办" },
+	[KIND_STALE] =		{ "stale",	"需重点关注" },
+	[KIND_STALE_ESCALATION] = { "stale_escalation", "长期未跟进" },
+	[KIND_ASSIGNED] =	{ "assigned",	"新客户分配" },
+	[KIND_EVENT] =		{ "event",	"客户动态" },
 };
 
 const char *

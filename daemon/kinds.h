@@ -23,6 +23,11 @@ enum kind {
 	KIND_CUSTOM,		/* 提醒 */
 	KIND_ESCALATION,	/* to the manager: a reminder went unacknowledged */
 	KIND_DIGEST,		/* the daily 今日待办 digest */
+	KIND_STALE,		/* to the owner: a customer went without a
+				   follow-up too long (stale.c) */
+	KIND_STALE_ESCALATION,	/* to the owner's manager: still none */
+	KIND_ASSIGNED,		/* to a new lead's owner (assign.c) */
+	KIND_EVENT,		/* an event rule's notify (events.c) */
 	KIND_MAX
 };
 #define KIND_REMINDER_MAX	(KIND_CUSTOM + 1)	/* valid reminders.kind */

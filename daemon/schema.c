@@ -403,8 +403,9 @@ static const char v4_sql[] =
  * v5: automation rules (docs/rules.md).  The CRM application's writes that
  * rules depend on are recorded per customer in rule_changes by triggers:
  * crmd re-evaluates just those customers within seconds, and the event
- * rules read their events from here (each handled once: crmd deletes a
- * row in the transaction that handles it).  The covering indexes keep the
+ * rules read their events from here (each handled once: each reader's
+ * cursor in crmd_state moves in the transaction that handles the rows,
+ * and rows behind both are deleted).  The covering indexes keep the
  * order and contract facts to an index range per customer.
  */
 #define RULE_CHANGE(cust, ev, detail)					\
@@ -470,12 +471,27 @@ static const char v5_sql[] =
 "CREATE INDEX contracts_customer_end ON contracts(customer_id, end_date,"
 "	start_date);";
 
+/*
+ * v6: stale-customer flags and lead assignment (docs/rules.md).  A flag's
+ * owner is told once (notified_at) and, after the configured time without
+ * a follow-up, the owner's manager once (escalated_at).  `crmctl stale
+ * list` and the sweep read the open flags of a kind in the order they
+ * were raised.  least_loaded assignment counts a user's open customers
+ * inside its write transaction: from the index alone, not 5,000 rows.
+ */
+static const char v6_sql[] =
+"ALTER TABLE customer_flags ADD COLUMN escalated_at INTEGER;"
+"CREATE INDEX customer_flags_open_flag ON customer_flags(flag)"
+"	WHERE cleared_at IS NULL;"
+"CREATE INDEX customers_owner_status ON customers(owner_id, status);";
+
 const struct migration schema_migrations[] = {
 	{ 1, "initial schema", v1_sql },
 	{ 2, "reminder scheduling", v2_sql },
 	{ 3, "delivery", v3_sql },
 	{ 4, "cheaper firing", v4_sql },
 	{ 5, "automation rules", v5_sql },
+	{ 6, "stale flags", v6_sql },
 };
 
 const size_t schema_nmigrations =

@@ -226,6 +226,121 @@ static const struct text defaults[KIND_MAX][CH_MAX] = {
 			    "{digest.items}"),
 		},
 	},
+	/*
+	 * The automation's messages.  {reminder.note} carries what the
+	 * message is about: the stale flag's reason ("30 天未跟进（潜在客
+	 * 户）"), the assignment rule, or the event and what it asks for.
+	 */
+	[KIND_STALE] = {
+		[CH_INAPP] = {
+			"【需重点关注】{customer.name}",
+			"客户 {customer.name}（{customer.code}，{customer.level} 类，"
+			"{customer.status}）{reminder.note}，请尽快跟进。",
+		},
+		[CH_EMAIL] = {
+			"【需重点关注】{customer.name} {reminder.note}",
+			"{user.name}，您好：\n"
+			"\n"
+			"客户 {customer.name}（{customer.code}，{customer.level} 类，"
+			"{customer.status}）{reminder.note}，已标记为需重点关注。\n"
+			"\n"
+			"联系人：{contact.name} {contact.phone}\n"
+			"客户电话：{customer.phone}\n"
+			"\n"
+			"请尽快跟进；在 CRM 中记录跟进后，标记自动解除。\n"
+			"—— crmd 客户提醒\n",
+		},
+		[CH_SMS] = { NULL,
+			"【需重点关注】{customer.name} {reminder.note}，请尽快跟进",
+		},
+		[CH_WEBHOOK] = { NULL,
+			WEBHOOK("【需重点关注】{customer.name}（{customer.level} 类）"
+			    "{reminder.note}，负责人 {user.name}，请尽快跟进。"),
+		},
+	},
+	[KIND_STALE_ESCALATION] = {
+		[CH_INAPP] = {
+			"【长期未跟进】{user.name}：{customer.name}",
+			"{user.name} 负责的客户 {customer.name}（{customer.code}，"
+			"{customer.level} 类）{reminder.note}，{reminder.due} "
+			"已提醒，至今仍未跟进，请督促。",
+		},
+		[CH_EMAIL] = {
+			"【长期未跟进】{user.name} 负责的客户 {customer.name}",
+			"{manager.name}，您好：\n"
+			"\n"
+			"{user.name} 负责的客户 {customer.name}（{customer.code}，"
+			"{customer.level} 类，{customer.status}）{reminder.note}。\n"
+			"已于 {reminder.due} 提醒负责人，至今仍未跟进。\n"
+			"\n"
+			"请督促跟进。\n"
+			"—— crmd 客户提醒\n",
+		},
+		[CH_SMS] = { NULL,
+			"【长期未跟进】{user.name} 的客户 {customer.name} "
+			"{reminder.note}，请督促跟进",
+		},
+		[CH_WEBHOOK] = { NULL,
+			WEBHOOK("【长期未跟进】{user.name} 负责的客户 {customer.name}"
+			    "（{customer.level} 类）{reminder.note}，请 "
+			    "{manager.name} 督促跟进。"),
+		},
+	},
+	[KIND_ASSIGNED] = {
+		[CH_INAPP] = {
+			"【新客户分配】{customer.name}",
+			"客户 {customer.name}（{customer.code}，{customer.level} 类，"
+			"{customer.status}）已分配给您，请尽快联系。{reminder.note}",
+		},
+		[CH_EMAIL] = {
+			"【新客户分配】{customer.name}",
+			"{user.name}，您好：\n"
+			"\n"
+			"客户 {customer.name}（{customer.code}，{customer.level} 类，"
+			"{customer.status}）已分配给您。\n"
+			"\n"
+			"联系人：{contact.name} {contact.phone}\n"
+			"客户电话：{customer.phone}\n"
+			"{reminder.note}\n"
+			"\n"
+			"请尽快联系。\n"
+			"—— crmd 客户提醒\n",
+		},
+		[CH_SMS] = { NULL,
+			"【新客户分配】{customer.name}（{customer.level} 类）"
+			"已分配给您，请尽快联系",
+		},
+		[CH_WEBHOOK] = { NULL,
+			WEBHOOK("【新客户分配】{customer.name}（{customer.level} 类）"
+			    "已分配给 {user.name}。{reminder.note}"),
+		},
+	},
+	[KIND_EVENT] = {
+		[CH_INAPP] = {
+			"【客户动态】{customer.name}",
+			"客户 {customer.name}（{customer.code}，{customer.level} 类，"
+			"{customer.status}）：{reminder.note}",
+		},
+		[CH_EMAIL] = {
+			"【客户动态】{customer.name}",
+			"{user.name}，您好：\n"
+			"\n"
+			"客户 {customer.name}（{customer.code}，{customer.level} 类，"
+			"{customer.status}）：\n"
+			"{reminder.note}\n"
+			"\n"
+			"联系人：{contact.name} {contact.phone}\n"
+			"客户电话：{customer.phone}\n"
+			"—— crmd 客户提醒\n",
+		},
+		[CH_SMS] = { NULL,
+			"【客户动态】{customer.name}：{reminder.note}",
+		},
+		[CH_WEBHOOK] = { NULL,
+			WEBHOOK("【客户动态】{customer.name}（{customer.level} 类），"
+			    "负责人 {user.name}：{reminder.note}"),
+		},
+	},
 };
 
 const char *

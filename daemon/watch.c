@@ -19,8 +19,10 @@
 #include <unistd.h>
 
 #include "crmd.h"
+#include "events.h"
 #include "log.h"
 #include "outbox.h"
+#include "rules_engine.h"
 #include "scheduler.h"
 #include "store.h"
 #include "store_reminders.h"
@@ -127,6 +129,8 @@ recheck_cb(evutil_socket_t fd, short what, void *arg)
 		resume_inotify(w);
 		sched_kick(w->crmd->sched);
 		outbox_kick(w->crmd->outbox);
+		rules_kick(w->crmd->rules);	/* rule inputs */
+		events_kick(w->crmd->events);	/* event rules */
 		return;
 	}
 	/* Not a commit after all (a long transaction spilling pages), or a
@@ -146,6 +150,8 @@ inotify_cb(evutil_socket_t fd, short what, void *arg)
 	if (changed(w)) {
 		sched_kick(w->crmd->sched);
 		outbox_kick(w->crmd->outbox);
+		rules_kick(w->crmd->rules);	/* rule inputs */
+		events_kick(w->crmd->events);	/* event rules */
 		return;
 	}
 	/*
@@ -193,6 +199,8 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
 	if (changed(w)) {
 		sched_kick(w->crmd->sched);
 		outbox_kick(w->crmd->outbox);	/* rows the CRM queued */
+		rules_kick(w->crmd->rules);	/* rule inputs */
+		events_kick(w->crmd->events);	/* event rules */
 	}
 }
 
@@ -257,6 +265,8 @@ watch_own_commits(struct watch *w)
 	if (changed(w)) {
 		sched_kick(w->crmd->sched);
 		outbox_kick(w->crmd->outbox);	/* rows the CRM queued */
+		rules_kick(w->crmd->rules);	/* rule inputs */
+		events_kick(w->crmd->events);	/* event rules */
 	}
 }
 

@@ -20,6 +20,7 @@
 
 #include "conf.h"
 #include "gateway.h"
+#include "rules.h"
 #include "template.h"
 
 static char	tmpdir[] = "/tmp/test_conf.XXXXXX";
@@ -807,6 +808,170 @@ test_delivery_reload(void **state)
 	conf_free(b);
 }
 
+/* -- automation: rules, rules_interval, stale, assign ------------------ */
+
+static void
+test_rules_defaults(void **state)
+{
+	struct crmd_conf *c = load_ok("rd.conf", "");
+
+	assert_int_equal(c->rules.interval, 600);
+	assert_int_equal(c->rules.ntag_rules, 0);
+	assert_int_equal(c->rules.nevent_rules, 0);
+	assert_int_equal(c->rules.nstale, 0);
+	assert_int_equal(c->rules.nassign, 0);
+	conf_free(c);
+}
+
+static void
+test_rules_tagging(const struct conf_rules *r)
+{
+	const struct conf_tag_rule *t;
+
+	assert_int_equal(r->ntag_rules, 3);
+	t = &r->tag_rules[0];
+	assert_string_equal(t->name, "高频复购");
+	assert_string_equal(t->when_text, "orders_90d >= 3");
+	assert_non_null(t->when);
+	assert_int_equal(t->nadd, 1);
+	assert_string_equal(t->add[0], "高频复购");
+	assert_int_equal(t->nremove, 0);
+	assert_int_equal(t->line, 5);
+	t = &r->tag_rules[1];
+	assert_string_equal(t->name, "高价值客户");
+	assert_int_equal(t->nadd, 2);
+	assert_string_equal(t->add[1], "VIP");
+	assert_int_equal(t->nremove, 1);
+	assert_string_equal(t->remove[0], "流失风险");
+	/* The compiled condition reads exactly the facts it names. */
+	assert_int_equal(rule_fact_count(t->when), 1);
+	assert_string_equal(rule_fact_name(t->when, 0), "revenue_365d");
+	t = &r->tag_rules[2];
+	assert_int_equal(t->nadd, 0);
+	assert_int_equal(t->nremove, 1);
+}
+
+static void
+test_rules_event(const struct conf_rules *r)
+{
+	const struct conf_event_rule *e;
+
+	assert_int_equal(r->nevent_rules, 5);
+	e = &r->event_rules[0];
+	assert_string_equal(e->name, "高意向回电");
+	assert_int_equal(e->on, EV_TAG_ADDED);
+	assert_string_equal(e->on_arg, "高意向");
+	assert_null(e->when);
+	assert_null(e->when_text);
+	assert_true(e->has_remind);
+	assert_int_equal(e->remind_kind, KIND_CALLBACK);
+	assert_int_equal(e->remind_within, 24 * 3600);
+	assert_int_equal(e->remind_channels, CH_BIT(CH_INAPP) | CH_BIT(CH_SMS));
+	assert_string_equal(e->remind_note, "24小时内回电");
+	assert_false(e->has_notify);
+	e = &r->event_rules[1];
+	assert_int_equal(e->on, EV_STATUS_CHANGED);
+	assert_string_equal(e->on_arg, "intent");	/* 意向, stored value */
+	assert_non_null(e->when);
+	assert_true(e->has_notify);
+	assert_int_equal(e->notify_channels, CH_BIT(CH_INAPP) | CH_BIT(CH_EMAIL));
+	assert_string_equal(e->notify_text, "{customer.name} 进入意向阶段");
+	e = &r->event_rules[2];
+	assert_int_equal(e->on, EV_CUSTOMER_CREATED);
+	assert_null(e->on_arg);
+	assert_int_equal(e->notify_channels, CH_BIT(CH_INAPP));
+	assert_null(e->notify_text);
+	e = &r->event_rules[3];
+	assert_int_equal(e->on, EV_FOLLOWUP);
+	assert_int_equal(e->remind_kind, KIND_FOLLOWUP);
+	assert_int_equal(e->remind_channels, 0);	/* the kind's default */
+	assert_null(e->remind_note);
+	e = &r->event_rules[4];
+	assert_int_equal(e->on, EV_TAG_REMOVED);
+	assert_string_equal(e->on_arg, "VIP");
+}
+
+static void
+test_rules_stale_assign(const struct conf_rules *r)
+{
+	assert_int_equal(r->nstale, 2);
+	assert_string_equal(r->stale[0].status, "potential");	/* 潜在 */
+	assert_int_equal(r->stale[0].days, 30);
+	assert_int_equal(r->stale[0].escalate_after, 0);
+	assert_int_equal(r->stale[0].channels, CH_BIT(CH_INAPP));
+	assert_string_equal(r->stale[1].status, "intent");
+	assert_int_equal(r->stale[1].days, 7);
+	assert_int_equal(r->stale[1].escalate_after, 2 * 86400);
+	assert_int_equal(r->stale[1].channels,
+	    CH_BIT(CH_INAPP) | CH_BIT(CH_EMAIL));
+
+	assert_int_equal(r->nassign, 3);
+	assert_string_equal(r->assign[0].when_text, "region = '华东'");
+	assert_int_equal(r->assign[0].nusers, 2);
+	assert_int_equal(r->assign[0].users[0], 1);
+	assert_int_equal(r->assign[0].users[1], 2);
+	assert_int_equal(r->assign[0].method, ASSIGN_ROUND_ROBIN);
+	assert_int_equal(r->assign[1].method, ASSIGN_LEAST_LOADED);
+	assert_null(r->assign[2].when);
+	assert_int_equal(r->assign[2].users[0], 5);
+}
+
+/* good/rules.conf, the golden good file, holds what these check. */
+static void
+test_rules_values(void **state)
+{
+	struct crmd_conf *c;
+	char *errors = NULL;
+
+	c = conf_load(CONF_GOOD_DIR "/rules.conf", &errors);
+	if (c == NULL)
+		fail_msg("%s", errors);
+	assert_int_equal(c->rules.interval, 15 * 60);
+	test_rules_tagging(&c->rules);
+	test_rules_event(&c->rules);
+	test_rules_stale_assign(&c->rules);
+	conf_free(c);
+}
+
+/* A condition error's column counts characters, and a condition on
+ * several lines adds its line offset; all errors are reported. */
+static void
+test_rules_error_position(void **state)
+{
+	char *errors = NULL, *p;
+
+	assert_null(conf_load(write_conf("rp.conf",
+	    "rules = (\n"
+	    "  { name = \"a\"; when = \"region = '华东' and\n"
+	    "  orders_90d >= 'x'\"; add = [\"t\"]; },\n"
+	    "  { name = \"b\"; when = \"区域 = 1\"; add = [\"t\"]; }\n"
+	    ");\n"), &errors));
+	assert_non_null(p = strstr(errors, "/rp.conf:"));
+	assert_memory_equal(p, "/rp.conf:3:17: rule \"a\": orders_90d is a "
+	    "number: write the value without quotes\n", 79);
+	assert_non_null(p = strstr(p + 1, "/rp.conf:"));
+	/* Chinese counts one column a character. */
+	assert_memory_equal(p, "/rp.conf:4:1: rule \"b\": unknown field "
+	    "'区域'", 45);
+	free(errors);
+}
+
+/* Rules are reloadable: nothing about them is restart-only. */
+static void
+test_rules_reload(void **state)
+{
+	struct crmd_conf *a, *b;
+
+	a = load_ok("rr1.conf", "");
+	b = load_ok("rr2.conf", "rules_interval = \"1h\";\n"
+	    "rules = ( { name = \"x\"; when = \"f >= 3\"; add = [\"x\"]; } );\n"
+	    "stale = ( { status = \"won\"; days = 90; } );\n"
+	    "assign = ( { users = [ 1 ]; } );\n");
+	assert_null(conf_restart_only_changes(a, b));
+	conf_free(a);
+	conf_free(b);
+}
+
 static int
 setup(void **state)
 {
@@ -848,6 +1013,10 @@ main(void)
 		cmocka_unit_test(test_delivery_credential),
 		cmocka_unit_test(test_delivery_lease),
 		cmocka_unit_test(test_delivery_reload),
+		cmocka_unit_test(test_rules_defaults),
+		cmocka_unit_test(test_rules_values),
+		cmocka_unit_test(test_rules_error_position),
+		cmocka_unit_test(test_rules_reload),
 	};
 
 	unsetenv("TZDIR");
