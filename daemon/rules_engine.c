@@ -721,7 +721,15 @@ rules_kick(struct rules_engine *e)
 	if (e == NULL || e->crmd->stopping)
 		return;
 	e->feed_pending = 1;
-	schedule(e, 0);
+	/*
+	 * In this loop turn rather than by a zero timer, which with precise
+	 * timers is a timerfd the loop sleeps on: a wake-up per CRM commit.
+	 * The sweep's own steps still yield by timer (schedule()).
+	 */
+	if (e->step_pending)
+		return;
+	e->step_pending = 1;
+	event_active(e->ev_step, EV_TIMEOUT, 0);
 }
 
 void
