@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "control_args.h"
 #include "control_cmds.h"
 #include "crmd.h"
 #include "duration.h"
@@ -33,126 +34,10 @@
 #include "store_ctl_outbox.h"
 
 #define LIST_DEFAULT	100
-#define LIST_MAX	10000
+#define LIST_MAX	ARGS_LIST_MAX
 #define OUTBOX_BATCH	1000		/* ids per bulk transaction */
 #define RECIPIENT_MAX	320		/* bytes: the longest address */
 #define OLDER_THAN_MAX	(100LL * 366 * 86400)
-
-/* ---- argument specs ---- */
-
-enum arg_type {
-	ARG_ID,		/* integer >= 1 */
-	ARG_COUNT,	/* integer 1..LIST_MAX */
-	ARG_CURSOR,	/* integer >= 0 */
-	ARG_TRUE,	/* the JSON value true */
-	ARG_TEXT,	/* string without NUL, at most max bytes */
-};
-
-struct arg_spec {
-	const char	*name;
-	enum arg_type	 type;
-	int		 required;
-	size_t		 max;		/* ARG_TEXT */
-};
-
-static int
-arg_ok(const char *cmd, const struct arg_spec *a, json_t *v,
-    struct cmd_reply *r)
-{
-	json_int_t i = json_is_integer(v) ? json_integer_value(v) : -1;
-
-	switch (a->type) {
-	case ARG_ID:
-	case ARG_CURSOR:
-		if (i >= (a->type == ARG_ID))
-			return 0;
-		reply_error(r, CRMD_BAD_REQUEST, "%s: '%s' must be %s", cmd,
-		    a->name, a->type == ARG_ID ? "a positive integer id" :
-		    "an integer id, 0 or more");
-		return -1;
-	case ARG_COUNT:
-		if (i >= 1 && i <= LIST_MAX)
-			return 0;
-		reply_error(r, CRMD_BAD_REQUEST, "%s: '%s' must be an integer "
-		    "from 1 to %d", cmd, a->name, LIST_MAX);
-		return -1;
-	case ARG_TRUE:
-		if (json_is_true(v))
-			return 0;
-		reply_error(r, CRMD_BAD_REQUEST, "%s: '%s' must be true", cmd,
-		    a->name);
-		return -1;
-	case ARG_TEXT:
-		if (!json_is_string(v) || strlen(json_string_value(v)) !=
-		    json_string_length(v)) {
-			reply_error(r, CRMD_BAD_REQUEST, "%s: '%s' must be a "
-			    "string", cmd, a->name);
-			return -1;
-		}
-		if (json_string_length(v) <= a->max)
-			return 0;
-		reply_error(r, CRMD_BAD_REQUEST, "%s: '%s' is longer than %zu "
-		    "bytes", cmd, a->name, a->max);
-		return -1;
-	}
-	return -1;
-}
-
-/* Every argument known and well-typed, every required one present.  JSON
- * null counts as absent. */
-static int
-args_check(const char *cmd, const struct arg_spec *spec, json_t *args,
-    struct cmd_reply *r)
-{
-	const struct arg_spec *a;
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(args, key, v) {
-		for (a = spec; a->name != NULL; a++)
-			if (strcmp(a->name, key) == 0)
-				break;
-		if (a->name == NULL) {
-			reply_error(r, CRMD_BAD_REQUEST, "%s: unknown argument "
-			    "'%.64s'", cmd, key);
-			return -1;
-		}
-		if (!json_is_null(v) && arg_ok(cmd, a, v, r) == -1)
-			return -1;
-	}
-	for (a = spec; a->name != NULL; a++) {
-		v = json_object_get(args, a->name);
-		if (a->required && (v == NULL || json_is_null(v))) {
-			reply_error(r, CRMD_BAD_REQUEST, "%s: missing argument "
-			    "'%s'", cmd, a->name);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* After args_check: the value, or 0 / NULL when absent. */
-static int64_t
-arg_int(json_t *args, const char *name)
-{
-	json_t *v = json_object_get(args, name);
-
-	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
-}
-
-static const char *
-arg_text(json_t *args, const char *name)
-{
-	return json_string_value(json_object_get(args, name));
-}
-
-static int
-arg_given(json_t *args, const char *name)
-{
-	json_t *v = json_object_get(args, name);
-
-	return v != NULL && !json_is_null(v);
-}
 
 /* ---- values ---- */
 

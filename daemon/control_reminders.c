@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "control_args.h"
 #include "control_cmds.h"
 #include "crmd.h"
 #include "duration.h"
@@ -31,116 +32,11 @@
 #include "tz.h"
 
 #define LIST_DEFAULT	100
-#define LIST_MAX	10000
+#define LIST_MAX	ARGS_LIST_MAX
 #define NOTE_MAX	2000		/* bytes */
 #define NAME_MAX_LEN	200
 #define RRULE_MAX	1000
 #define SNOOZE_MAX	(366 * 86400)
-
-/* ---- argument specs ---- */
-
-enum arg_type {
-	ARG_ID,		/* integer >= 1 */
-	ARG_COUNT,	/* integer 1..LIST_MAX */
-	ARG_TEXT,	/* string without NUL, at most max bytes */
-};
-
-struct arg_spec {
-	const char	*name;
-	enum arg_type	 type;
-	int		 required;
-	size_t		 max;		/* ARG_TEXT */
-};
-
-static const struct arg_spec *
-spec_find(const struct arg_spec *spec, const char *name)
-{
-	for (; spec->name != NULL; spec++)
-		if (strcmp(spec->name, name) == 0)
-			return spec;
-	return NULL;
-}
-
-static int
-arg_ok(const char *cmd, const struct arg_spec *a, json_t *v,
-    struct cmd_reply *r)
-{
-	json_int_t i;
-
-	switch (a->type) {
-	case ARG_ID:
-	case ARG_COUNT:
-		i = json_is_integer(v) ? json_integer_value(v) : 0;
-		if (i >= 1 && (a->type == ARG_ID || i <= LIST_MAX))
-			return 0;
-		if (a->type == ARG_ID)
-			reply_error(r, CRMD_BAD_REQUEST, "%s: '%s' must be a "
-			    "positive integer id", cmd, a->name);
-		else
-			reply_error(r, CRMD_BAD_REQUEST, "%s: '%s' must be an "
-			    "integer from 1 to %d", cmd, a->name, LIST_MAX);
-		return -1;
-	case ARG_TEXT:
-		if (!json_is_string(v) || strlen(json_string_value(v)) !=
-		    json_string_length(v)) {
-			reply_error(r, CRMD_BAD_REQUEST, "%s: '%s' must be a "
-			    "string", cmd, a->name);
-			return -1;
-		}
-		if (json_string_length(v) > a->max) {
-			reply_error(r, CRMD_BAD_REQUEST, "%s: '%s' is longer "
-			    "than %zu bytes", cmd, a->name, a->max);
-			return -1;
-		}
-		return 0;
-	}
-	return -1;
-}
-
-/* Every argument known and well-typed, every required one present.  JSON
- * null counts as absent. */
-static int
-args_check(const char *cmd, const struct arg_spec *spec, json_t *args,
-    struct cmd_reply *r)
-{
-	const struct arg_spec *a;
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(args, key, v) {
-		if ((a = spec_find(spec, key)) == NULL) {
-			reply_error(r, CRMD_BAD_REQUEST, "%s: unknown argument "
-			    "'%.64s'", cmd, key);
-			return -1;
-		}
-		if (!json_is_null(v) && arg_ok(cmd, a, v, r) == -1)
-			return -1;
-	}
-	for (a = spec; a->name != NULL; a++) {
-		v = json_object_get(args, a->name);
-		if (a->required && (v == NULL || json_is_null(v))) {
-			reply_error(r, CRMD_BAD_REQUEST, "%s: missing argument "
-			    "'%s'", cmd, a->name);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* After args_check: the value, or 0 / NULL when absent. */
-static int64_t
-arg_int(json_t *args, const char *name)
-{
-	json_t *v = json_object_get(args, name);
-
-	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
-}
-
-static const char *
-arg_text(json_t *args, const char *name)
-{
-	return json_string_value(json_object_get(args, name));
-}
 
 /* ---- values ---- */
 
