@@ -26,50 +26,6 @@
 #define WAIT_DEFAULT	30			/* seconds */
 #define POLL_MS		200
 
-static const struct cmd_entry *
-entry(const char *name)
-{
-	for (size_t i = 0; i < cmd_count; i++)
-		if (strcmp(cmd_table[i].name, name) == 0)
-			return &cmd_table[i];
-	return NULL;
-}
-
-static int
-usage_error(struct ctx *ctx, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-usage_error(struct ctx *ctx, const char *name, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	out_errorx(ctx->err, "%s: %s", name, msg);
-	cmd_print_usage(ctx->err, entry(name));
-	return EXIT_USAGE;
-}
-
-/* A positive decimal id; -1 for anything else. */
-static int
-parse_id(const char *s, int64_t *id)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 1)
-		return -1;
-	*id = v;
-	return 0;
-}
-
 /* data[key] as a cleaned cell ("-" when absent or null); malloc'd. */
 static char *
 cell(const json_t *data, const char *key)
@@ -225,9 +181,9 @@ cmd_outbox_list_exec(struct ctx *ctx, const struct args *args)
 		json_object_set_new(req, "channel",
 		    json_string(args->value['C']));
 	if (args->set['l']) {
-		if (parse_id(args->value['l'], &limit) == -1) {
+		if (cmd_parse_id(args->value['l'], &limit) == -1) {
 			json_decref(req);
-			return usage_error(ctx, name, "--limit wants a number, "
+			return cmd_usage_error(ctx, name, "--limit wants a number, "
 			    "not \"%s\"", args->value['l']);
 		}
 		json_object_set_new(req, "limit", json_integer(limit));
@@ -307,8 +263,8 @@ cmd_outbox_show_exec(struct ctx *ctx, const struct args *args)
 	int64_t id;
 	int rv;
 
-	if (parse_id(args->argv[0], &id) == -1)
-		return usage_error(ctx, "outbox show", "ID must be a number, "
+	if (cmd_parse_id(args->argv[0], &id) == -1)
+		return cmd_usage_error(ctx, "outbox show", "ID must be a number, "
 		    "not \"%s\"", args->argv[0]);
 	if ((rv = fetch(ctx, id, &r)) != EXIT_OK)
 		return rv;
@@ -376,8 +332,8 @@ retry_one(struct ctx *ctx, const char *arg)
 	char *prev, *next;
 	int rv;
 
-	if (parse_id(arg, &id) == -1)
-		return usage_error(ctx, "outbox retry", "ID must be a number, "
+	if (cmd_parse_id(arg, &id) == -1)
+		return cmd_usage_error(ctx, "outbox retry", "ID must be a number, "
 		    "not \"%s\"", arg);
 	if ((rv = request(ctx, "outbox.retry", json_pack("{s:I}", "id",
 	    (json_int_t)id), &r)) != EXIT_OK)
@@ -431,11 +387,11 @@ cmd_outbox_retry_exec(struct ctx *ctx, const struct args *args)
 	static const char name[] = "outbox retry";
 
 	if (args->set['D'] && args->argc > 0)
-		return usage_error(ctx, name, "give an ID or --dead, not both");
+		return cmd_usage_error(ctx, name, "give an ID or --dead, not both");
 	if (args->set['D'])
 		return retry_dead(ctx);
 	if (args->argc == 0)
-		return usage_error(ctx, name, "give the ID of a message, or "
+		return cmd_usage_error(ctx, name, "give the ID of a message, or "
 		    "--dead for every dead message");
 	return retry_one(ctx, args->argv[0]);
 }
@@ -475,10 +431,10 @@ cmd_outbox_purge_exec(struct ctx *ctx, const struct args *args)
 	int rv;
 
 	if (!args->set['T'])
-		return usage_error(ctx, name, "only sent messages are ever "
+		return cmd_usage_error(ctx, name, "only sent messages are ever "
 		    "purged: add --sent");
 	if (!args->set['o'])
-		return usage_error(ctx, name, "--older-than is required, e.g. "
+		return cmd_usage_error(ctx, name, "--older-than is required, e.g. "
 		    "--older-than 30d");
 	if ((base = json_pack("{s:b, s:s}", "sent", 1, "older_than",
 	    args->value['o'])) == NULL)
@@ -634,13 +590,13 @@ test_words(struct ctx *ctx, const struct args *args, const char *w[2],
 			*wait = word + 7;
 		else if (strcmp(word, "--wait") == 0 || strcmp(word, "-w") == 0) {
 			if (++i == args->argc)
-				return usage_error(ctx, name, "option %s needs "
+				return cmd_usage_error(ctx, name, "option %s needs "
 				    "an argument", word);
 			*wait = args->argv[i];
 		} else if (word[0] == '-' && word[1] != '\0')
-			return usage_error(ctx, name, "unknown option %s", word);
+			return cmd_usage_error(ctx, name, "unknown option %s", word);
 		else if (n == 2)
-			return usage_error(ctx, name, "too many arguments");
+			return cmd_usage_error(ctx, name, "too many arguments");
 		else
 			w[n++] = word;
 	}
@@ -673,12 +629,12 @@ cmd_test_send_exec(struct ctx *ctx, const struct args *args)
 	ch = words[0];
 	to = words[1];
 	if (ch == NULL)
-		return usage_error(ctx, name, "missing argument");
+		return cmd_usage_error(ctx, name, "missing argument");
 	if ((wait = wait_of(waits)) < 0)
-		return usage_error(ctx, name, "bad --wait \"%s\": want a "
+		return cmd_usage_error(ctx, name, "bad --wait \"%s\": want a "
 		    "duration such as 30s or 2m (0: do not wait)", waits);
 	if (to == NULL && strcmp(ch, "webhook") != 0)
-		return usage_error(ctx, name, "%s needs a RECIPIENT: %s", ch,
+		return cmd_usage_error(ctx, name, "%s needs a RECIPIENT: %s", ch,
 		    strcmp(ch, "sms") == 0 ? "a phone number" :
 		    "an email address");
 	req = json_pack("{s:s}", "channel", ch);

@@ -25,50 +25,6 @@ struct optmap {
 	int		 required;
 };
 
-static const struct cmd_entry *
-entry(const char *name)
-{
-	for (size_t i = 0; i < cmd_count; i++)
-		if (strcmp(cmd_table[i].name, name) == 0)
-			return &cmd_table[i];
-	return NULL;
-}
-
-static int
-usage_error(struct ctx *ctx, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-usage_error(struct ctx *ctx, const char *name, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	out_errorx(ctx->err, "%s: %s", name, msg);
-	cmd_print_usage(ctx->err, entry(name));
-	return EXIT_USAGE;
-}
-
-/* A positive decimal id; -1 for anything else. */
-static int
-parse_id(const char *s, int64_t *id)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 1)
-		return -1;
-	*id = v;
-	return 0;
-}
-
 /* The request's args from the options in map.  EXIT_OK or EXIT_USAGE. */
 static int
 build_args(struct ctx *ctx, const char *name, const struct optmap *map,
@@ -81,7 +37,7 @@ build_args(struct ctx *ctx, const char *name, const struct optmap *map,
 		v = args->set[map->letter] ? args->value[map->letter] : NULL;
 		if (v == NULL) {
 			if (map->required)
-				return usage_error(ctx, name, "--%s is "
+				return cmd_usage_error(ctx, name, "--%s is "
 				    "required", cmd_option_name(map->letter));
 			continue;
 		}
@@ -89,8 +45,8 @@ build_args(struct ctx *ctx, const char *name, const struct optmap *map,
 			json_object_set_new(req, map->key, json_string(v));
 			continue;
 		}
-		if (parse_id(v, &id) == -1)
-			return usage_error(ctx, name, "--%s wants a number, "
+		if (cmd_parse_id(v, &id) == -1)
+			return cmd_usage_error(ctx, name, "--%s wants a number, "
 			    "not \"%s\"", cmd_option_name(map->letter), v);
 		json_object_set_new(req, map->key, json_integer(id));
 	}
@@ -181,8 +137,8 @@ by_id(struct ctx *ctx, const struct args *args, const char *name,
 	json_t *req;
 	int64_t id;
 
-	if (parse_id(args->argv[0], &id) == -1)
-		return usage_error(ctx, name, "ID must be a number, not \"%s\"",
+	if (cmd_parse_id(args->argv[0], &id) == -1)
+		return cmd_usage_error(ctx, name, "ID must be a number, not \"%s\"",
 		    args->argv[0]);
 	req = json_pack("{s:I}", "id", (json_int_t)id);
 	if (req != NULL && args->argc > 1)

@@ -20,50 +20,6 @@
 #define POLL_MS		100
 #define WAIT_MAX	3600
 
-static const struct cmd_entry *
-entry(const char *name)
-{
-	for (size_t i = 0; i < cmd_count; i++)
-		if (strcmp(cmd_table[i].name, name) == 0)
-			return &cmd_table[i];
-	return NULL;
-}
-
-static int
-usage_error(struct ctx *ctx, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-usage_error(struct ctx *ctx, const char *name, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	out_errorx(ctx->err, "%s: %s", name, msg);
-	cmd_print_usage(ctx->err, entry(name));
-	return EXIT_USAGE;
-}
-
-/* A positive decimal number; -1 for anything else. */
-static int
-parse_num(const char *s, int64_t *v)
-{
-	char *end;
-	long long n;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || n < 1)
-		return -1;
-	*v = n;
-	return 0;
-}
-
 /* The command line after the command's name. */
 struct words {
 	const char	*pos[2];	/* positional words */
@@ -93,7 +49,7 @@ split_words(struct ctx *ctx, const char *name, const struct args *args,
 		word = args->argv[i];
 		if (word[0] != '-' || word[1] == '\0') {
 			if (w->npos == max)
-				return usage_error(ctx, name, "too many "
+				return cmd_usage_error(ctx, name, "too many "
 				    "arguments");
 			w->pos[w->npos++] = word;
 			continue;
@@ -109,7 +65,7 @@ split_words(struct ctx *ctx, const char *name, const struct args *args,
 				break;
 		}
 		if (k == NITEMS(opts))
-			return usage_error(ctx, name, "unknown option %s",
+			return cmd_usage_error(ctx, name, "unknown option %s",
 			    word);
 		if (opts[k].letter == 'j') {
 			ctx->settings->format = OUT_JSON;
@@ -121,7 +77,7 @@ split_words(struct ctx *ctx, const char *name, const struct args *args,
 		else if (++i < args->argc)
 			val = args->argv[i];
 		else
-			return usage_error(ctx, name, "option %s needs an "
+			return cmd_usage_error(ctx, name, "option %s needs an "
 			    "argument", word);
 		*(opts[k].letter == 'l' ? &w->limit : &w->wait) = val;
 	}
@@ -395,10 +351,10 @@ cmd_rule_test_exec(struct ctx *ctx, const struct args *args)
 	if ((rv = split_words(ctx, name, args, 1, "lj", &w)) != EXIT_OK)
 		return rv;
 	if (w.npos != 1)
-		return usage_error(ctx, name, "which rule? crmctl rule list "
+		return cmd_usage_error(ctx, name, "which rule? crmctl rule list "
 		    "shows their names");
-	if (w.limit != NULL && parse_num(w.limit, &limit) == -1)
-		return usage_error(ctx, name, "--limit wants a number, not "
+	if (w.limit != NULL && cmd_parse_id(w.limit, &limit) == -1)
+		return cmd_usage_error(ctx, name, "--limit wants a number, not "
 		    "\"%s\"", w.limit);
 	req = json_pack("{s:s}", "name", w.pos[0]);
 	if (req != NULL && limit > 0)
@@ -479,7 +435,7 @@ cmd_rule_run_exec(struct ctx *ctx, const struct args *args)
 		return rv;
 	if (w.wait != NULL && (duration_parse(w.wait, &wait) == -1 ||
 	    wait > WAIT_MAX))
-		return usage_error(ctx, name, "bad --wait \"%s\": want a "
+		return cmd_usage_error(ctx, name, "bad --wait \"%s\": want a "
 		    "duration up to 1h, such as 30s", w.wait);
 	req = w.npos == 1 ? json_pack("{s:s}", "name", w.pos[0]) :
 	    json_object();
@@ -538,8 +494,8 @@ cmd_tags_exec(struct ctx *ctx, const struct args *args)
 
 	if ((rv = split_words(ctx, name, args, 1, "j", &w)) != EXIT_OK)
 		return rv;
-	if (w.npos != 1 || parse_num(w.pos[0], &id) == -1)
-		return usage_error(ctx, name, "CUSTOMER_ID must be a number");
+	if (w.npos != 1 || cmd_parse_id(w.pos[0], &id) == -1)
+		return cmd_usage_error(ctx, name, "CUSTOMER_ID must be a number");
 	return exchange(ctx, "tags", json_pack("{s:I}", "customer",
 	    (json_int_t)id), show_tags);
 }
@@ -574,17 +530,17 @@ cmd_log_exec(struct ctx *ctx, const struct args *args)
 	if ((req = json_object()) == NULL)
 		return EXIT_DAEMON;
 	if (args->set['c']) {
-		if (parse_num(args->value['c'], &v) == -1) {
+		if (cmd_parse_id(args->value['c'], &v) == -1) {
 			json_decref(req);
-			return usage_error(ctx, name, "--customer wants a "
+			return cmd_usage_error(ctx, name, "--customer wants a "
 			    "number, not \"%s\"", args->value['c']);
 		}
 		json_object_set_new(req, "customer", json_integer(v));
 	}
 	if (w.limit != NULL) {
-		if (parse_num(w.limit, &v) == -1) {
+		if (cmd_parse_id(w.limit, &v) == -1) {
 			json_decref(req);
-			return usage_error(ctx, name, "--limit wants a number, "
+			return cmd_usage_error(ctx, name, "--limit wants a number, "
 			    "not \"%s\"", w.limit);
 		}
 		json_object_set_new(req, "limit", json_integer(v));

@@ -20,50 +20,6 @@
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 #define POLL_MS		100
 
-static const struct cmd_entry *
-entry(const char *name)
-{
-	for (size_t i = 0; i < cmd_count; i++)
-		if (strcmp(cmd_table[i].name, name) == 0)
-			return &cmd_table[i];
-	return NULL;
-}
-
-static int
-usage_error(struct ctx *ctx, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-usage_error(struct ctx *ctx, const char *name, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	out_errorx(ctx->err, "%s: %s", name, msg);
-	cmd_print_usage(ctx->err, entry(name));
-	return EXIT_USAGE;
-}
-
-/* A positive decimal number; -1 for anything else. */
-static int
-parse_id(const char *s, int64_t *id)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 1)
-		return -1;
-	*id = v;
-	return 0;
-}
-
 /* data[key] as a cleaned cell ("-" when absent or null); malloc'd. */
 static char *
 cell(const json_t *data, const char *key)
@@ -167,8 +123,8 @@ list_args(struct ctx *ctx, const struct args *args, json_t *req)
 	for (size_t i = 0; i < NITEMS(opts); i++) {
 		if (!args->set[opts[i].letter])
 			continue;
-		if (parse_id(args->value[opts[i].letter], &v) == -1)
-			return usage_error(ctx, "stale list", "--%s wants a "
+		if (cmd_parse_id(args->value[opts[i].letter], &v) == -1)
+			return cmd_usage_error(ctx, "stale list", "--%s wants a "
 			    "number, not \"%s\"", opts[i].key,
 			    args->value[opts[i].letter]);
 		json_object_set_new(req, opts[i].key, json_integer(v));
@@ -254,7 +210,7 @@ cmd_stale_sweep_exec(struct ctx *ctx, const struct args *args)
 	int rv;
 
 	if (w != NULL && (duration_parse(w, &wait) == -1 || wait < 1))
-		return usage_error(ctx, "stale sweep", "--wait wants a duration "
+		return cmd_usage_error(ctx, "stale sweep", "--wait wants a duration "
 		    "such as 30s or 5m, not \"%s\"", w);
 	deadline = w != NULL ? now_mono() + (double)wait : 0;
 	if ((rv = request(ctx, "stale.sweep", json_object(), &r)) != EXIT_OK)

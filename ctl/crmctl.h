@@ -166,6 +166,11 @@ extern const size_t cmd_count;
 const struct cmd_entry *cmd_find(int, char **, int *);
 const char	*cmd_access_str(enum cmd_access);
 void		 cmd_print_usage(FILE *, const struct cmd_entry *);
+/* "NAME: message" and NAME's usage on stderr; returns EXIT_USAGE. */
+int		 cmd_usage_error(struct ctx *, const char *name, const char *fmt,
+		    ...) __attribute__((format(printf, 3, 4)));
+/* A positive decimal number: 0, or -1 for anything else. */
+int		 cmd_parse_id(const char *s, int64_t *id);
 int		 cmd_help(struct ctx *, const struct cmd_entry *);
 int		 cmd_run(struct ctx *, const struct cmd_entry *,
 		     const struct args *);
