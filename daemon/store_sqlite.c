@@ -70,9 +70,15 @@ struct store {
 	struct checkpointer *ckpt;	/* background checkpoints, or NULL */
 };
 
-/* The WAL size past which the checkpointer runs (SQLite's own default is
- * 1000 pages, about 4 MiB). */
-#define CKPT_WAL_BYTES		(4 * 1024 * 1024)
+/*
+ * The checkpointer sleeps until crmd's own commit leaves the WAL past
+ * CKPT_WAL_PAGES (SQLite's own autocheckpoint threshold, about 4 MiB),
+ * told by a WAL hook, and then checkpoints at most once per
+ * CKPT_INTERVAL_S.  It never wakes on a timer of its own: an idle crmd,
+ * or one watching a CRM commit every second, costs it nothing.  The CRM's
+ * own commits are checkpointed by the CRM's connection (SQLite's default).
+ */
+#define CKPT_WAL_PAGES		1000
 #define CKPT_INTERVAL_S		1
 
 struct checkpointer {
@@ -80,8 +86,9 @@ struct checkpointer {
 	pthread_mutex_t	 mtx;
 	pthread_cond_t	 cond;
 	int		 stop;
+	int		 wal_full;	/* the WAL hook asked for a checkpoint */
+	struct timespec	 ckpt_at;	/* CLOCK_REALTIME of the last one */
 	sqlite3		*db;
-	char		*wal;		/* path of the -wal file */
 	sqlite3_stmt	*counts_st;
 	int		 counts_wanted;	/* a status request asked for fresh ones */
 	int		 have_counts;
@@ -249,6 +256,8 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	if (s->ckpt != NULL)
+		sqlite3_wal_hook(s->db, NULL, NULL);	/* points at ckpt */
 	checkpointer_stop(s->ckpt);
 	for (int i = 0; i < ST_MAX; i++)
 		sqlite3_finalize(s->stmt[i]);
@@ -737,26 +746,50 @@ fail:
 	return -1;
 }
 
+/* A checkpoint is wanted and CKPT_INTERVAL_S has passed since the last. */
+static int
+checkpoint_due(struct checkpointer *c, struct timespec *next)
+{
+	struct timespec now;
+
+	if (!c->wal_full)
+		return 0;
+	*next = c->ckpt_at;
+	next->tv_sec += CKPT_INTERVAL_S;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return now.tv_sec > next->tv_sec || (now.tv_sec == next->tv_sec &&
+	    now.tv_nsec >= next->tv_nsec);
+}
+
 static void *
 checkpointer_main(void *arg)
 {
 	struct checkpointer *c = arg;
-	struct timespec until;
-	struct stat st;
+	struct timespec next;
 
 	pthread_mutex_lock(&c->mtx);
-	while (!c->stop) {
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += CKPT_INTERVAL_S;
-		if (!c->counts_wanted)
-			pthread_cond_timedwait(&c->cond, &c->mtx, &until);
+	for (;;) {
+		int ckpt = 0;
+
+		while (!c->stop && !c->counts_wanted &&
+		    !(ckpt = checkpoint_due(c, &next))) {
+			if (c->wal_full)	/* too soon after the last */
+				pthread_cond_timedwait(&c->cond, &c->mtx,
+				    &next);
+			else
+				pthread_cond_wait(&c->cond, &c->mtx);
+		}
 		if (c->stop)
 			break;
 		int want = c->counts_wanted;
 		c->counts_wanted = 0;
+		if (ckpt) {
+			c->wal_full = 0;
+			clock_gettime(CLOCK_REALTIME, &c->ckpt_at);
+		}
 		pthread_mutex_unlock(&c->mtx);
 		/* PASSIVE: never waits for, nor blocks, readers and writers. */
-		if (stat(c->wal, &st) == 0 && st.st_size > CKPT_WAL_BYTES)
+		if (ckpt)
 			sqlite3_wal_checkpoint_v2(c->db, NULL,
 			    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		struct store_counts n;
@@ -773,6 +806,23 @@ checkpointer_main(void *arg)
 	return NULL;
 }
 
+/* sqlite3_wal_hook on crmd's connection: runs after each of its commits. */
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct checkpointer *c = arg;
+
+	if (frames < CKPT_WAL_PAGES)
+		return SQLITE_OK;
+	pthread_mutex_lock(&c->mtx);
+	if (!c->wal_full) {
+		c->wal_full = 1;
+		pthread_cond_signal(&c->cond);
+	}
+	pthread_mutex_unlock(&c->mtx);
+	return SQLITE_OK;
+}
+
 static void
 checkpointer_stop(struct checkpointer *c)
 {
@@ -787,7 +837,6 @@ checkpointer_stop(struct checkpointer *c)
 	sqlite3_close(c->db);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->mtx);
-	free(c->wal);
 	free(c);
 }
 
@@ -799,17 +848,20 @@ store_checkpointer_start(struct store *s, char **err)
 	*err = NULL;
 	if (s->ckpt != NULL)
 		return 0;
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    asprintf(&c->wal, "%s-wal", s->path) == -1) {
-		free(c);
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		*err = store_errorf("out of memory");
 		return -1;
 	}
+	/*
+	 * A connection learns the database is in WAL mode when it first
+	 * reads it; until then a checkpoint on it is a silent no-op.
+	 */
 	if (sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_master", NULL,
+	    NULL, NULL) != SQLITE_OK) {
 		*err = store_errorf("checkpointer: %s", sqlite3_errmsg(c->db));
 		sqlite3_close(c->db);
-		free(c->wal);
 		free(c);
 		return -1;
 	}
@@ -820,11 +872,11 @@ store_checkpointer_start(struct store *s, char **err)
 		sqlite3_close(c->db);
 		pthread_cond_destroy(&c->cond);
 		pthread_mutex_destroy(&c->mtx);
-		free(c->wal);
 		free(c);
 		return -1;
 	}
-	sqlite3_wal_autocheckpoint(s->db, 0);
+	/* Replaces SQLite's autocheckpoint, which would run on the loop. */
+	sqlite3_wal_hook(s->db, wal_hook, c);
 	s->ckpt = c;
 	return 0;
 }
