@@ -53,7 +53,6 @@
  * batches.
  */
 #define WRITE_GAP_MS	25
-#define FEED_POLL_S	5	/* backstop for changes nobody kicked */
 #define BUSY_RETRY_MS	20	/* after STORE_BUSY */
 #define FLIP_LIMIT	4	/* changes of one (customer, tag) per pass */
 
@@ -62,7 +61,6 @@ struct rules_engine {
 	struct store_rules *sr;
 	struct event	*ev_step;
 	struct event	*ev_sweep;	/* next full sweep */
-	struct event	*ev_poll;
 	int		 step_pending;
 
 	/* The feed. */
@@ -654,12 +652,13 @@ sweep_cb(evutil_socket_t fd, short what, void *arg)
 		sweep_start(e, -1);
 }
 
-static void
-poll_cb(evutil_socket_t fd, short what, void *arg)
+void
+rules_backstop(struct rules_engine *e)
 {
-	struct rules_engine *e = arg;
 	int64_t head;
 
+	if (e == NULL || e->crmd->stopping)
+		return;
 	if (store_rules_feed_head(e->crmd->store, &head) == STORE_OK &&
 	    e->have_cursor && head > e->cursor)
 		rules_kick(e);
@@ -671,8 +670,6 @@ struct rules_engine *
 rules_new(struct crmd *crmd)
 {
 	struct rules_engine *e;
-	struct timeval poll = { FEED_POLL_S, 0 };
-
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
 	e->crmd = crmd;
@@ -683,8 +680,6 @@ rules_new(struct crmd *crmd)
 	    (e->guard = guard_new()) == NULL ||
 	    (e->ev_step = evtimer_new(crmd->base, step_cb, e)) == NULL ||
 	    (e->ev_sweep = evtimer_new(crmd->base, sweep_cb, e)) == NULL ||
-	    (e->ev_poll = event_new(crmd->base, -1, EV_PERSIST, poll_cb,
-	    e)) == NULL || event_add(e->ev_poll, &poll) == -1 ||
 	    resize_results(e) == -1) {
 		rules_free(e);
 		return NULL;
@@ -703,8 +698,6 @@ rules_free(struct rules_engine *e)
 		event_free(e->ev_step);
 	if (e->ev_sweep)
 		event_free(e->ev_sweep);
-	if (e->ev_poll)
-		event_free(e->ev_poll);
 	store_rules_free(e->sr);
 	tag_plan_free(&e->plan);
 	guard_free(e->guard);

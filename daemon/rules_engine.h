@@ -27,6 +27,13 @@ void			 rules_free(struct rules_engine *);
  */
 void			 rules_kick(struct rules_engine *);
 
+/*
+ * The backstop for feed rows nobody kicked for (crmd's own writes, which
+ * watch.c cannot see): kicks if the feed has rows past the cursor.  Run
+ * by watch.c's idle poll, so it costs no wake-up of its own.
+ */
+void			 rules_backstop(struct rules_engine *);
+
 /* The rules were replaced (reload): forget the old ones, sweep again. */
 void			 rules_reconfigure(struct rules_engine *);
 

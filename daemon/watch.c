@@ -27,7 +27,12 @@
 #include "store.h"
 #include "store_reminders.h"
 
-#define POLL_MS		1000	/* fallback: a commit is seen within 1 s */
+/*
+ * The fallback: a commit is seen within 1 s.  The poll is due POLL_MS after
+ * the last look at data_version, whatever caused that look, so a daemon
+ * that looks anyway (a CRM writing every second) never wakes just to poll.
+ */
+#define POLL_MS		1000
 
 /* The first re-check's delay, in microseconds: learned, within bounds.
  * Later re-checks double it until RECHECK_SPAN_US has passed. */
@@ -85,12 +90,39 @@ learn(struct watch *w, int64_t seen)
 		w->lag_us = LAG_MAX_US;
 }
 
+static int64_t
+wall_minus_mono_us(void)
+{
+	struct timespec r;
+
+	clock_gettime(CLOCK_REALTIME, &r);
+	return (int64_t)r.tv_sec * 1000000 + r.tv_nsec / 1000 - mono_us();
+}
+
+/*
+ * The scheduler hears of wall-clock steps from a timerfd; where that is
+ * unavailable (or under a time faker), the poll notices the step itself.
+ */
+static void
+clock_step_check(struct watch *w)
+{
+	int64_t off = wall_minus_mono_us();
+
+	if (llabs(off - w->wall_mono_us) > 500000) {
+		w->wall_mono_us = off;
+		sched_kick(w->crmd->sched);
+	}
+}
+
 /* 1 if another connection committed since the last look. */
 static int
 changed(struct watch *w)
 {
+	struct timeval poll = { POLL_MS / 1000, (POLL_MS % 1000) * 1000 };
 	int64_t v;
 
+	evtimer_add(w->ev_poll, &poll);		/* counts from this look */
+	clock_step_check(w);
 	if (store_data_version(w->crmd->store, &v) != STORE_OK)
 		return 0;	/* busy or broken: the poll tries again */
 	if (v == w->version)
@@ -165,43 +197,18 @@ inotify_cb(evutil_socket_t fd, short what, void *arg)
 	recheck_in(w, w->lag_us);
 }
 
-static int64_t
-wall_minus_mono_us(void)
-{
-	struct timespec r;
-
-	clock_gettime(CLOCK_REALTIME, &r);
-	return (int64_t)r.tv_sec * 1000000 + r.tv_nsec / 1000 - mono_us();
-}
-
-/*
- * The scheduler hears of wall-clock steps from a timerfd; where that is
- * unavailable (or under a time faker), the poll notices the step itself.
- */
-static void
-clock_step_check(struct watch *w)
-{
-	int64_t off = wall_minus_mono_us();
-
-	if (llabs(off - w->wall_mono_us) > 500000) {
-		w->wall_mono_us = off;
-		sched_kick(w->crmd->sched);
-	}
-}
-
 static void
 poll_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct watch *w = arg;
 
-	clock_step_check(w);
-
-	if (changed(w)) {
+	if (changed(w)) {		/* re-arms the poll */
 		sched_kick(w->crmd->sched);
 		outbox_kick(w->crmd->outbox);	/* rows the CRM queued */
 		rules_kick(w->crmd->rules);	/* rule inputs */
 		events_kick(w->crmd->events);	/* event rules */
 	}
+	rules_backstop(w->crmd->rules);	/* crmd's own feed rows */
 }
 
 static void
@@ -229,7 +236,6 @@ struct watch *
 watch_new(struct crmd *crmd)
 {
 	struct watch *w;
-	struct timeval poll = { POLL_MS / 1000, (POLL_MS % 1000) * 1000 };
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
@@ -239,12 +245,12 @@ watch_new(struct crmd *crmd)
 	w->wall_mono_us = wall_minus_mono_us();
 	store_data_version(crmd->store, &w->version);
 	w->ev_recheck = evtimer_new(crmd->base, recheck_cb, w);
-	w->ev_poll = event_new(crmd->base, -1, EV_PERSIST, poll_cb, w);
-	if (w->ev_recheck == NULL || w->ev_poll == NULL ||
-	    event_add(w->ev_poll, &poll) == -1) {
+	w->ev_poll = evtimer_new(crmd->base, poll_cb, w);
+	if (w->ev_recheck == NULL || w->ev_poll == NULL) {
 		watch_free(w);
 		return NULL;
 	}
+	changed(w);		/* arms the poll */
 	watch_wal(w);
 	return w;
 }
