@@ -46,13 +46,24 @@ def pct(sorted_vals, p):
 
 
 def proc_status(pid):
+    """Memory of the process; context switches summed over its threads
+    (/proc/PID/status counts the main thread's alone)."""
     out = {}
     with open("/proc/%d/status" % pid) as f:
         for line in f:
             k, _, v = line.partition(":")
-            if k in ("VmRSS", "VmHWM", "voluntary_ctxt_switches",
-                     "nonvoluntary_ctxt_switches"):
+            if k in ("VmRSS", "VmHWM"):
                 out[k] = int(v.split()[0])
+    out["voluntary_ctxt_switches"] = out["nonvoluntary_ctxt_switches"] = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    k, _, v = line.partition(":")
+                    if k.endswith("ctxt_switches"):
+                        out[k] += int(v.split()[0])
+        except FileNotFoundError:
+            pass                        # a thread that just ended
     return out
 
 
@@ -331,6 +342,7 @@ def external(d, n):
     log("external: %d inserts due 50 ms later, one per second" % n)
     d.reset_stats()
     s0 = d.sched()
+    time.sleep(0.2)     # crmd closes that control connection: not ours
     p0 = proc_status(d.proc.pid)
     t_start = time.time()
     for _ in range(n):
