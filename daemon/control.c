@@ -5,6 +5,11 @@
  * is answered 413 and its connection closed.  Idle connections time out,
  * and at most max_clients are served at once.  Nothing a client sends
  * touches another connection.
+ *
+ * A command that answers later (a long read on a worker thread, offload.h)
+ * parks its connection: nothing more is read from it until the reply is
+ * posted, so replies keep the order of requests, and a client that hangs
+ * up meanwhile cancels the work.
  */
 #include "control.h"
 
@@ -25,8 +30,11 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "control_cmds.h"
+#include "control_defer.h"
 #include "crmd.h"
 #include "log.h"
+#include "offload.h"
 #include "peer.h"
 #include "protocol.h"
 
@@ -43,12 +51,14 @@ struct conn {
 	struct peer		 peer;
 	int			 closing;	/* reply flushed, then free */
 	int			 throttled;	/* reading paused for output */
+	struct cmd_defer	*defer;		/* a reply to come: read no more */
 };
 
 struct control {
 	struct crmd		*crmd;
 	struct evconnlistener	*listener;
 	struct event		*ev_resume;	/* re-enable after EMFILE */
+	struct offload		*offload;	/* long reads, off the loop */
 	char			*path;
 	TAILQ_HEAD(, conn)	 conns;
 	int			 nconns;
@@ -155,14 +165,38 @@ conn_write(struct conn *c, char *reply)
 	return 0;
 }
 
-/* Stop reading; free once everything written has left. */
+/* Stop reading; free once everything written, or to come, has left. */
 static void
 conn_close_after_flush(struct conn *c)
 {
 	c->closing = 1;
 	bufferevent_disable(c->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+	if (c->defer == NULL &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		conn_free(c);
+}
+
+/* The deferred reply is posted: send it, then read what came meanwhile. */
+static void
+conn_answer(void *arg, char *line)
+{
+	struct conn *c = arg;
+
+	c->defer = NULL;
+	bufferevent_set_timeouts(c->bev, &c->ctl->idle, &c->ctl->idle);
+	if (conn_write(c, line) == -1 || c->closing)
+		return;		/* closing: conn_write_cb frees it */
+	bufferevent_trigger(c->bev, EV_READ,
+	    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/* Park c until the reply comes; waiting for it is not being idle. */
+static void
+conn_wait(struct conn *c, struct cmd_defer *d)
+{
+	c->defer = d;
+	bufferevent_set_timeouts(c->bev, NULL, &c->ctl->idle);
+	cmd_defer_attach(d, conn_answer, c);
 }
 
 static void
@@ -173,7 +207,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	struct control *ctl = c->ctl;
 	int handled = 0;
 
-	while (!c->closing) {
+	while (!c->closing && c->defer == NULL) {
 		if (handled++ == CONN_REQUESTS_PER_TURN) {
 			/* A pipelining client gets no more than its turn. */
 			bufferevent_trigger(bev, EV_READ,
@@ -190,6 +224,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		size_t eol_len = 0;
 		struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len,
 		    EVBUFFER_EOL_LF);
+		struct cmd_defer *defer;
 		int close_after = 0;
 		char *line, *reply;
 
@@ -209,8 +244,12 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		evbuffer_drain(in, eol_len);
 		line[p.pos] = '\0';
 		reply = control_dispatch(ctl->crmd, &c->peer, line,
-		    (size_t)p.pos, &close_after);
+		    (size_t)p.pos, &close_after, &defer);
 		free(line);
+		if (defer != NULL) {
+			conn_wait(c, defer);
+			return;
+		}
 		if (conn_write(c, reply) == -1)
 			return;
 		if (close_after) {
@@ -259,7 +298,12 @@ static void
 conn_free(struct conn *c)
 {
 	struct control *ctl = c->ctl;
+	struct cmd_defer *d = c->defer;
 
+	if (d != NULL) {
+		c->defer = NULL;
+		cmd_defer_detach(d);	/* cancels the work */
+	}
 	TAILQ_REMOVE(&ctl->conns, c, entry);
 	ctl->nconns--;
 	bufferevent_free(c->bev);
@@ -359,7 +403,8 @@ control_apply_conf(struct control *ctl, const struct crmd_conf *conf)
 	TAILQ_FOREACH(c, &ctl->conns, entry) {
 		bufferevent_setwatermark(c->bev, EV_READ, 0,
 		    (size_t)ctl->max_request + 1);
-		bufferevent_set_timeouts(c->bev, &ctl->idle, &ctl->idle);
+		bufferevent_set_timeouts(c->bev, c->defer != NULL ? NULL :
+		    &ctl->idle, &ctl->idle);
 	}
 }
 
@@ -381,9 +426,11 @@ control_open(struct crmd *crmd, char **err)
 	if ((fd = bind_socket(ctl->path, crmd->conf->socket_gid, err)) == -1)
 		goto fail;
 	ctl->ev_resume = evtimer_new(crmd->base, resume_cb, ctl);
+	ctl->offload = offload_new(crmd->base, crmd->conf->database);
 	ctl->listener = evconnlistener_new(crmd->base, accept_cb, ctl,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-	if (ctl->ev_resume == NULL || ctl->listener == NULL) {
+	if (ctl->ev_resume == NULL || ctl->offload == NULL ||
+	    ctl->listener == NULL) {
 		*err = strdup("cannot create the control listener");
 		if (ctl->listener != NULL)
 			evconnlistener_free(ctl->listener);	/* closes fd */
@@ -397,6 +444,7 @@ control_open(struct crmd *crmd, char **err)
 fail:
 	if (ctl->ev_resume != NULL)
 		event_free(ctl->ev_resume);
+	offload_free(ctl->offload);
 	free(ctl->path);
 	free(ctl);
 	return NULL;
@@ -410,6 +458,8 @@ control_stop(struct control *ctl)
 
 	ctl->stopping = 1;
 	evconnlistener_disable(ctl->listener);
+	/* Interrupted reads answer their clients at once ("stopping"). */
+	offload_stop(ctl->offload);
 	if (unlink(ctl->path) == -1 && errno != ENOENT)
 		log_warn("cannot remove %s", ctl->path);
 	if (ctl->nconns == 0) {
@@ -438,6 +488,14 @@ control_close(struct control *ctl)
 		log_warn("cannot remove %s", ctl->path);
 	while ((c = TAILQ_FIRST(&ctl->conns)) != NULL)
 		conn_free(c);
+	/* After the connections: the replies still to come are dropped. */
+	offload_free(ctl->offload);
 	free(ctl->path);
 	free(ctl);
+}
+
+struct offload *
+control_offload(struct crmd *crmd)
+{
+	return crmd->control->offload;
 }

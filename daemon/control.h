@@ -12,6 +12,7 @@ struct crmd;
 struct crmd_conf;
 struct peer;
 struct control;
+struct cmd_defer;
 
 /*
  * Binds the socket at conf->socket (0660, group conf->socket_gid) and
@@ -24,17 +25,23 @@ struct control	*control_open(struct crmd *, char **err);
 void		 control_apply_conf(struct control *, const struct crmd_conf *);
 
 /*
- * Stops accepting and removes the socket file; connections close once
- * their replies are flushed, then the loop exits (2 s at most).
+ * Stops accepting and removes the socket file; long reads are cancelled
+ * (their clients told so), connections close once their replies are
+ * flushed, then the loop exits (2 s at most).
  */
 void		 control_stop(struct control *);
 
 /* Closes every connection at once and frees the listener. */
 void		 control_close(struct control *);
 
-/* control_cmds.c: answers one request line with one reply line. */
+/*
+ * control_cmds.c: answers one request line with one reply line; or, for
+ * a command that answers later, returns NULL with *deferred set, the
+ * reply to come through it (control_defer.h).
+ */
 char		*control_dispatch(struct crmd *, const struct peer *,
-		    const char *line, size_t len, int *close_after);
+		    const char *line, size_t len, int *close_after,
+		    struct cmd_defer **deferred);
 
 /* Builds an error reply line (malloc'd, newline-terminated). */
 char		*control_error_reply(int status, const char *msg);

@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "control.h"
 #include "control_cmds.h"
+#include "control_defer.h"
 #include "crmd.h"
 #include "log.h"
 #include "outbox.h"
@@ -358,16 +359,42 @@ check_request(json_t *req, json_t **args, struct cmd_reply *r)
 }
 
 char *
-control_dispatch(struct crmd *crmd, const struct peer *p, const char *line,
-    size_t len, int *close_after)
+control_reply_line(struct cmd_reply *r)
 {
-	struct cmd_reply r = { CRMD_OK, NULL, NULL };
-	const struct control_cmd *c = NULL;
-	json_t *req, *args = NULL, *reply;
-	json_error_t jerr;
+	json_t *reply;
 	char *out;
+
+	if (r->status == CRMD_OK && r->data == NULL)
+		reply_error(r, CRMD_INTERNAL, "out of memory");
+	if (r->status == CRMD_OK)
+		reply = json_pack("{s:i, s:i, s:o}", "v", CRMD_PROTO_VERSION,
+		    "status", r->status, "data", r->data);
+	else {
+		json_decref(r->data);
+		reply = json_pack("{s:i, s:i, s:s}", "v", CRMD_PROTO_VERSION,
+		    "status", r->status, "error", r->error ? r->error : "error");
+	}
+	r->data = NULL;
+	free(r->error);
+	r->error = NULL;
+	if ((out = encode(reply)) == NULL)
+		out = strdup("{\"v\":1,\"status\":500,\"error\":"
+		    "\"cannot encode the reply\"}\n");
+	return out;
+}
+
+char *
+control_dispatch(struct crmd *crmd, const struct peer *p, const char *line,
+    size_t len, int *close_after, struct cmd_defer **deferred)
+{
+	struct cmd_reply r = { .status = CRMD_OK };
+	const struct control_cmd *c = NULL;
+	json_t *req, *args = NULL;
+	json_error_t jerr;
+	char *early;
 	enum peer_role role;
 
+	*deferred = NULL;
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (req == NULL) {
 		reply_error(&r, CRMD_BAD_REQUEST, "malformed JSON at column %d: "
@@ -385,18 +412,12 @@ control_dispatch(struct crmd *crmd, const struct peer *p, const char *line,
 		}
 	}
 	json_decref(req);
-
-	if (r.status == CRMD_OK && r.data == NULL)
-		reply_error(&r, CRMD_INTERNAL, "out of memory");
-	if (r.status == CRMD_OK)
-		reply = json_pack("{s:i, s:i, s:o}", "v", CRMD_PROTO_VERSION,
-		    "status", r.status, "data", r.data);
-	else
-		reply = json_pack("{s:i, s:i, s:s}", "v", CRMD_PROTO_VERSION,
-		    "status", r.status, "error", r.error ? r.error : "error");
+	if (r.defer == NULL)
+		return control_reply_line(&r);
+	json_decref(r.data);	/* a deferring handler fills nothing */
 	free(r.error);
-	if ((out = encode(reply)) == NULL)
-		out = strdup("{\"v\":1,\"status\":500,\"error\":"
-		    "\"cannot encode the reply\"}\n");
-	return out;
+	if (cmd_defer_early(r.defer, &early))
+		return early;
+	*deferred = r.defer;
+	return NULL;
 }

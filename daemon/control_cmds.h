@@ -12,13 +12,16 @@
 
 struct crmd;
 struct peer;
+struct cmd_defer;
+struct offload;
 
 #define CMD_READONLY	0x01	/* read_group members may run it */
 
 struct cmd_reply {
-	int	 status;	/* CRMD_OK or an error code (protocol.h) */
-	json_t	*data;		/* on CRMD_OK: the reply's "data" */
-	char	*error;		/* otherwise, malloc'd */
+	int		 status;	/* CRMD_OK or an error code (protocol.h) */
+	json_t		*data;		/* on CRMD_OK: the reply's "data" */
+	char		*error;		/* otherwise, malloc'd */
+	struct cmd_defer *defer;	/* set by cmd_defer(): answered later */
 };
 
 struct control_cmd {
@@ -34,6 +37,24 @@ void	reply_error(struct cmd_reply *, int status, const char *fmt, ...)
 
 /* "uid:N" for audit rows written on behalf of a peer. */
 void	peer_actor(const struct peer *, char *buf, size_t len);
+
+/*
+ * A reply that comes later, for a command whose work runs off the loop
+ * (offload.h).  The handler calls cmd_defer() and returns without
+ * filling r; its connection reads no further request until
+ * cmd_defer_reply() posts the answer, so replies stay in order.  Should
+ * the client go away first, the function given to cmd_defer_on_abandon()
+ * is called once, to cancel the work, and the reply, still to be posted,
+ * is then dropped.  All on the loop thread.
+ */
+struct cmd_defer *cmd_defer(struct cmd_reply *r);	/* NULL: ENOMEM */
+void	cmd_defer_on_abandon(struct cmd_defer *, void (*fn)(void *),
+	    void *arg);
+/* Posts r (its data and error are taken) and releases the cmd_defer. */
+void	cmd_defer_reply(struct cmd_defer *, struct cmd_reply *r);
+
+/* The worker threads for long reads (offload.h), owned by control.c. */
+struct offload	*control_offload(struct crmd *);
 
 /* control_reminders.c */
 extern const struct control_cmd	reminder_commands[];
