@@ -315,8 +315,8 @@ status_hint(int status)
 		    "with crmctl status";
 	case CRMD_INTERNAL:
 		return "see crmd's log: journalctl -u crmd";
-	case CRMD_UNAVAILABLE:
-		return "the database is busy: try again in a moment";
+	case CRMD_UNAVAILABLE:	/* database busy, too many clients, ... */
+		return "try again in a moment";
 	case CRMD_BAD_VERSION:
 		return "crmctl and crmd speak different protocol versions: "
 		    "install matching versions";
@@ -332,6 +332,8 @@ report_status(struct ctx *ctx, const struct reply *r)
 	const char *what = crmd_result_str(r->status);
 	const char *hint = status_hint(r->status);
 
+	if (hint != NULL && strstr(r->error, "try again") != NULL)
+		hint = NULL;	/* crmd said it already */
 	if (strcmp(r->error, what) == 0)
 		out_errorx(ctx->err, "%s%s%s%s", what, hint ? " (" : "",
 		    hint ? hint : "", hint ? ")" : "");

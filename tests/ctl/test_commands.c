@@ -292,8 +292,22 @@ test_busy_without_error_text(void **state)
 
 	r->fake.reply = "{\"v\":1,\"status\":503}";
 	assert_int_equal(run_cmd(r, "status"), EXIT_DAEMON);
-	assert_string_equal(r->errbuf, "crmctl: temporarily unavailable (the "
-	    "database is busy: try again in a moment)\n");
+	assert_string_equal(r->errbuf, "crmctl: temporarily unavailable (try "
+	    "again in a moment)\n");
+}
+
+/* crmd's own words say what to do: no second hint. */
+static void
+test_busy_with_advice(void **state)
+{
+	struct run *r = *state;
+
+	r->fake.reply = "{\"v\":1,\"status\":503,\"error\":\"rule.test: crmd"
+	    " is busy with other rule tests; try again in a moment\"}";
+	assert_int_equal(run_cmd(r, "status"), EXIT_DAEMON);
+	assert_string_equal(r->errbuf, "crmctl: temporarily unavailable: "
+	    "rule.test: crmd is busy with other rule tests; try again in a "
+	    "moment\n");
 }
 
 static void
@@ -389,6 +403,7 @@ main(void)
 		T(test_reload_refused_prints_config_errors),
 		T(test_reload_refused_json),
 		T(test_forbidden),
+		T(test_busy_with_advice),
 		T(test_busy_without_error_text),
 		T(test_cannot_connect),
 		T(test_help_lists_every_command),
