@@ -160,7 +160,7 @@ def main():
              bi["redis_cpu_pct"], bi["worker_cpu_pct"]) if bi else "n/a",
             "", "< 0.1 %", None if ci is None else ci["cpu_pct"] < 0.1)
         row("  wake-ups per second when idle",
-            "%.1f" % idle_rate if idle_rate is not None else "n/a",
+            "%.1f" % (ci["wakeups"] / ci["seconds"]) if ci else "n/a",
             "%.1f (Redis %.1f + worker %.1f)" %
             ((bi["redis_wakeups"] + bi["worker_wakeups"]) / bi["seconds"],
              bi["redis_wakeups"] / bi["seconds"],

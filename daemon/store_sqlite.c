@@ -87,6 +87,7 @@ struct checkpointer {
 	pthread_cond_t	 cond;
 	int		 stop;
 	int		 wal_full;	/* the WAL hook asked for a checkpoint */
+	int		 hook_frames;	/* WAL length then; the hook's alone */
 	struct timespec	 ckpt_at;	/* CLOCK_REALTIME of the last one */
 	sqlite3		*db;
 	sqlite3_stmt	*counts_st;
@@ -812,8 +813,15 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
 	struct checkpointer *c = arg;
 
-	if (frames < CKPT_WAL_PAGES)
+	/*
+	 * Once per CKPT_WAL_PAGES new frames: a checkpoint that could not
+	 * reset the WAL (a reader was on an old snapshot) leaves it long,
+	 * and asking again on every commit would wake the thread each time.
+	 */
+	if (frames < CKPT_WAL_PAGES || (frames >= c->hook_frames &&
+	    frames < c->hook_frames + CKPT_WAL_PAGES))
 		return SQLITE_OK;
+	c->hook_frames = frames;
 	pthread_mutex_lock(&c->mtx);
 	if (!c->wal_full) {
 		c->wal_full = 1;
