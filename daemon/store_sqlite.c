@@ -9,7 +9,6 @@
  * checkpoints, and would outlive the event-loop turn that started it.
  */
 #include <sys/file.h>
-#include <sys/stat.h>
 
 #include <pthread.h>
 

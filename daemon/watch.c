@@ -101,7 +101,8 @@ wall_minus_mono_us(void)
 
 /*
  * The scheduler hears of wall-clock steps from a timerfd; where that is
- * unavailable (or under a time faker), the poll notices the step itself.
+ * unavailable (or under a time faker), every look at data_version, the
+ * 1 s poll at the latest, notices the step itself.
  */
 static void
 clock_step_check(struct watch *w)
