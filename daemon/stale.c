@@ -1,14 +1,16 @@
 /*
- * The stale sweep (stale.h).  A sweep has two phases, each a walk in
- * bounded pieces:
+ * The stale sweep (stale.h).  A sweep has three phases, each a walk in
+ * windows of ids whose reads return only what must change, so a sweep
+ * with nothing to do reads no row into C:
  *
- *  1. the open stale flags, in id order: a flag whose condition ended is
- *     cleared, one whose owner was not told yet is notified, one whose
- *     owner was told escalate_after ago without a follow-up since goes
- *     to the manager;
- *  2. per `stale` entry, the customers of its status in windows of ids:
- *     those without a follow-up for `days` and without an open flag get
- *     one, and their owner is told in the same transaction.
+ *  1. the open stale flags, in id order, that await something: one whose
+ *     owner was not told yet is notified, one whose owner was told
+ *     escalate_after ago without a follow-up since goes to the manager;
+ *  2. the open stale flags, in customer order, whose condition ended (a
+ *     follow-up since, or a status without a `stale` entry): cleared;
+ *  3. per `stale` entry, the customers of its status: those without a
+ *     follow-up for `days` and without an open flag get one, and their
+ *     owner is told in the same transaction.
  *
  * Reads run outside any transaction (WAL readers block nobody); what
  * they found is written in chunks, each one short BEGIN IMMEDIATE
@@ -38,8 +40,7 @@
 
 #define STEP_US		10000	/* loop time a step may take */
 #define PIECE_US	8000	/* target of one read or one transaction */
-#define FLAG_READ	512	/* open flags read at a time */
-#define WINDOW_START	8192	/* customer ids per read, adapted */
+#define WINDOW_START	8192	/* ids per read, adapted */
 #define WINDOW_MIN	256
 #define WINDOW_MAX	(1 << 21)
 #define CHUNK_START	64	/* actions per transaction, adapted */
@@ -66,8 +67,9 @@ struct action {
 	char		 cause[160];	/* ACT_CLEAR: why, for the audit */
 };
 
-/* Reading the flags, then the customers; then writing what is left. */
-enum phase { PH_IDLE, PH_FLAGS, PH_CUSTOMERS, PH_DRAIN };
+/* Reading the flags twice, then the customers; then writing what is
+ * left. */
+enum phase { PH_IDLE, PH_DUE, PH_ENDED, PH_CUSTOMERS, PH_DRAIN };
 
 struct stale {
 	struct crmd	*crmd;
@@ -76,10 +78,9 @@ struct stale {
 	int64_t		 interval;	/* the timer's, seconds */
 	enum phase	 phase;
 	int		 pending;	/* asked for while one ran */
-	int64_t		 after;		/* PH_FLAGS: last flag id read */
 	size_t		 entry;		/* PH_CUSTOMERS: index in conf */
-	int64_t		 lo, max_id;	/* PH_CUSTOMERS: window, end */
-	int64_t		 window;
+	int64_t		 lo, max_id;	/* the walk: read up to lo, end */
+	int64_t		 window;	/* ids per read */
 	int		 chunk;
 	int64_t		 write_at;	/* monotonic us: next write allowed */
 	struct action	*acts;
@@ -144,16 +145,26 @@ arm_timer(struct stale *s, int64_t secs)
 	evtimer_add(s->ev_timer, &tv);
 }
 
+/* The next phase: its walk's end is looked up by its first read. */
+static void
+next_phase(struct stale *s, enum phase to)
+{
+	s->phase = to;
+	s->lo = 0;
+	s->max_id = -1;
+	s->window = WINDOW_START;
+	s->entry = 0;
+}
+
 static void
 start_sweep(struct stale *s)
 {
 	memset(&s->cur, 0, sizeof(s->cur));
 	s->cur.id = ++s->next_id;
 	s->cur.started_at = time(NULL);
-	s->phase = PH_FLAGS;
 	s->pending = 0;
-	s->after = 0;
 	s->nacts = s->done = 0;
+	next_phase(s, PH_DUE);
 	log_debug("stale: sweep %lld started", (long long)s->cur.id);
 	step_in(s, 0);
 }
@@ -441,39 +452,67 @@ decide(struct stale *s, const struct auto_flag *f, int64_t now)
 	return 0;
 }
 
+/* The cut-offs of the `stale` entries at now. */
+static size_t
+make_cuts(const struct stale *s, int64_t now, struct auto_cut *cuts)
+{
+	const struct conf_rules *r = &s->crmd->conf->rules;
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nstale && n < AUTO_CUTS_MAX; i++, n++) {
+		const struct conf_stale *e = &r->stale[i];
+
+		cuts[n].status = e->status;
+		cuts[n].before = now - (int64_t)e->days * DAY;
+		cuts[n].escalate_by = e->escalate_after > 0 ?
+		    now - e->escalate_after : 0;
+	}
+	return n;
+}
+
+/* Keeps a read near PIECE_US: this one took took_us. */
+static void
+adapt_window(struct stale *s, int64_t took_us)
+{
+	if (took_us < PIECE_US / 2 && s->window < WINDOW_MAX)
+		s->window *= 2;
+	else if (took_us > PIECE_US && s->window > WINDOW_MIN)
+		s->window /= 2;
+}
+
+/* Phases 1 and 2: the next window of flags or customers with flags. */
 static int
 read_flags(struct stale *s)
 {
+	struct auto_cut cuts[AUTO_CUTS_MAX];
 	struct auto_flag *rows;
-	size_t n;
-	int64_t now = time(NULL);
+	int64_t now = time(NULL), hi = s->lo + s->window, t0 = mono_us();
+	size_t n, ncuts = make_cuts(s, now, cuts);
 	int rc;
 
-	if ((rc = store_auto_flags_open(s->crmd->store, s->after, FLAG_READ,
-	    now, &rows, &n)) != STORE_OK)
+	rc = s->phase == PH_DUE ?
+	    store_auto_flags_due(s->crmd->store, s->lo, hi, cuts, ncuts, now,
+	    &rows, &n) :
+	    store_auto_flags_ended(s->crmd->store, s->lo, hi, cuts, ncuts, now,
+	    &rows, &n);
+	if (rc != STORE_OK)
 		return rc;
 	for (size_t i = 0; i < n; i++)
 		if (decide(s, &rows[i], now) == -1) {
 			free(rows);
 			return STORE_ERR;
 		}
-	if (n > 0)
-		s->after = rows[n - 1].id;
-	if (n < FLAG_READ) {
-		s->phase = PH_CUSTOMERS;
-		s->entry = 0;
-		s->lo = 0;
-		rc = store_auto_customers_max(s->crmd->store, &s->max_id);
-	}
 	free(rows);
-	return rc;
+	s->lo = hi;
+	adapt_window(s, mono_us() - t0);
+	return STORE_OK;
 }
 
 static int
 read_window(struct stale *s, const struct conf_stale *e)
 {
 	int64_t now = time(NULL), before = now - (int64_t)e->days * DAY;
-	int64_t hi = s->lo + s->window, t0 = mono_us(), took, *ids;
+	int64_t hi = s->lo + s->window, t0 = mono_us(), *ids;
 	char reason[160];
 	struct action *a;
 	size_t n;
@@ -495,11 +534,7 @@ read_window(struct stale *s, const struct conf_stale *e)
 	}
 	free(ids);
 	s->lo = hi;
-	took = mono_us() - t0;
-	if (took < PIECE_US / 2 && s->window < WINDOW_MAX)
-		s->window *= 2;
-	else if (took > PIECE_US && s->window > WINDOW_MIN)
-		s->window /= 2;
+	adapt_window(s, mono_us() - t0);
 	return STORE_OK;
 }
 
@@ -516,9 +551,36 @@ read_customers(struct stale *s)
 	if (s->lo >= s->max_id) {
 		s->entry++;
 		s->lo = 0;
+		s->window = WINDOW_START;
 		return STORE_OK;
 	}
 	return read_window(s, &r->stale[s->entry]);
+}
+
+/* One read of the walk, or the step to the next phase. */
+static int
+read_next(struct stale *s)
+{
+	if (s->max_id < 0)
+		return s->phase == PH_DUE ?
+		    store_auto_flags_max(s->crmd->store, &s->max_id) :
+		    store_auto_customers_max(s->crmd->store, &s->max_id);
+	switch (s->phase) {
+	case PH_DUE:
+		if (s->lo < s->max_id)
+			return read_flags(s);
+		next_phase(s, PH_ENDED);
+		return STORE_OK;
+	case PH_ENDED:
+		if (s->lo < s->max_id)
+			return read_flags(s);
+		next_phase(s, PH_CUSTOMERS);
+		return STORE_OK;
+	case PH_CUSTOMERS:
+		return read_customers(s);
+	default:
+		return STORE_OK;
+	}
 }
 
 /* Drops the actions written, keeping the queue's memory small. */
@@ -549,8 +611,7 @@ piece(struct stale *s, int64_t *wait_us)
 	if (s->phase != PH_DRAIN && s->nacts - s->done < QUEUE_MAX) {
 		if (s->done > s->nacts / 2)
 			compact(s);
-		return s->phase == PH_FLAGS ? read_flags(s) :
-		    read_customers(s);
+		return read_next(s);
 	}
 	if (pending)
 		*wait_us = s->write_at - mono_us();

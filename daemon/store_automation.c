@@ -319,12 +319,15 @@ int
 store_auto_stale_candidates(struct store *s, const char *status, int64_t lo,
     int64_t hi, int64_t before, int64_t now, int64_t **ids, size_t *n)
 {
-	/* customers_status is (status, rowid): the window is one range. */
+	/* customers_status is (status, rowid): the window is one range.  The
+	 * open-flag probe comes first: in a steady sweep most customers of
+	 * the status are flagged already, and it is cheaper than the
+	 * follow-up probes. */
 	static const char sql[] =
 	    "SELECT c.id FROM customers AS c"
 	    " WHERE c.status = ?1 AND c.id > ?2 AND c.id <= ?3"
-	    " AND " STALE_SINCE("?4", "?5")
-	    " AND NOT " OPEN_FLAG("c.id") " ORDER BY c.id";
+	    " AND NOT " OPEN_FLAG("c.id") " AND " STALE_SINCE("?4", "?5")
+	    " ORDER BY c.id";
 	sqlite3_stmt *st;
 
 	*ids = NULL;
@@ -339,10 +342,9 @@ store_auto_stale_candidates(struct store *s, const char *status, int64_t lo,
 	return collect_ids(s, st, ids, n);
 }
 
-int
-store_auto_customers_max(struct store *s, int64_t *max)
+static int
+max_id(struct store *s, const char *sql, int64_t *max)
 {
-	static const char sql[] = "SELECT max(id) FROM customers";
 	sqlite3_stmt *st;
 	int found, rc;
 
@@ -356,29 +358,34 @@ store_auto_customers_max(struct store *s, int64_t *max)
 }
 
 int
-store_auto_flags_open(struct store *s, int64_t after, int limit, int64_t now,
-    struct auto_flag **out, size_t *nout)
+store_auto_customers_max(struct store *s, int64_t *max)
 {
-	static const char sql[] =
-	    "SELECT fl.id, fl.customer_id, fl.since, fl.notified_at,"
-	    " fl.escalated_at, c.owner_id, " LAST_CONTACT("?3") ", c.status,"
-	    " fl.reason"
-	    " FROM customer_flags AS fl INDEXED BY customer_flags_open_flag"
-	    " JOIN customers AS c ON c.id = fl.customer_id"
-	    " WHERE fl.flag = 'stale' AND fl.cleared_at IS NULL AND fl.id > ?1"
-	    " ORDER BY fl.id LIMIT ?2";
+	return max_id(s, "SELECT max(id) FROM customers", max);
+}
+
+int
+store_auto_flags_max(struct store *s, int64_t *max)
+{
+	return max_id(s, "SELECT max(id) FROM customer_flags", max);
+}
+
+/* The columns read_flag_rows() reads; c is the flag's customer. */
+#define SWEEP_COLUMNS(now)						\
+	"SELECT fl.id, fl.customer_id, fl.since, fl.notified_at,"	\
+	" fl.escalated_at, c.owner_id, " LAST_CONTACT(now) ", c.status,"	\
+	" fl.reason"
+
+/* Collects SWEEP_COLUMNS rows; resets st.  STORE_*. */
+static int
+read_flag_rows(struct store *s, sqlite3_stmt *st, struct auto_flag **out,
+    size_t *nout)
+{
 	struct auto_flag *rows = NULL, *p, *r;
 	size_t n = 0, cap = 0;
-	sqlite3_stmt *st;
 	int rc;
 
 	*out = NULL;
 	*nout = 0;
-	if ((st = store_prepare(s, sql)) == NULL)
-		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, after);
-	sqlite3_bind_int(st, 2, limit);
-	sqlite3_bind_int64(st, 3, now);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((p = store_grow(rows, n, &cap, sizeof(*rows))) == NULL) {
 			rc = SQLITE_NOMEM;
@@ -404,6 +411,78 @@ store_auto_flags_open(struct store *s, int64_t after, int limit, int64_t now,
 	*out = rows;
 	*nout = n;
 	return STORE_OK;
+}
+
+int
+store_auto_flags_due(struct store *s, int64_t lo, int64_t hi,
+    const struct auto_cut *cuts, size_t ncuts, int64_t now,
+    struct auto_flag **out, size_t *nout)
+{
+	/* A range of rowids, read in order; the terms on fl alone are
+	 * checked before the customer is looked up, so a steady sweep
+	 * (everybody told, nobody due for escalation) reads no customer. */
+	static const char sql[] =
+	    SWEEP_COLUMNS("?3")
+	    " FROM customer_flags AS fl NOT INDEXED"
+	    " JOIN customers AS c ON c.id = fl.customer_id"
+	    " WHERE fl.id > ?1 AND fl.id <= ?2 AND fl.flag = 'stale'"
+	    " AND fl.cleared_at IS NULL AND (fl.notified_at IS NULL OR"
+	    " (fl.escalated_at IS NULL AND fl.notified_at <= ?4))"
+	    " AND (fl.notified_at IS NOT NULL OR c.owner_id IS NOT NULL)"
+	    " ORDER BY fl.id";
+	int64_t latest = 0;
+	sqlite3_stmt *st;
+
+	for (size_t i = 0; i < ncuts; i++)
+		if (cuts[i].escalate_by > latest)
+			latest = cuts[i].escalate_by;
+	if ((st = store_prepare(s, sql)) == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, lo);
+	sqlite3_bind_int64(st, 2, hi);
+	sqlite3_bind_int64(st, 3, now);
+	if (latest > 0)
+		sqlite3_bind_int64(st, 4, latest);
+	else
+		sqlite3_bind_null(st, 4);
+	return read_flag_rows(s, st, out, nout);
+}
+
+/* The customer's cut-off: ?4 to ?11 are AUTO_CUTS_MAX (status, before)
+ * pairs; unused pairs are NULL, which no status equals. */
+#define CUT_BEFORE							\
+	"(CASE c.status WHEN ?4 THEN ?5 WHEN ?6 THEN ?7 WHEN ?8 THEN ?9"	\
+	" WHEN ?10 THEN ?11 END)"
+
+int
+store_auto_flags_ended(struct store *s, int64_t lo, int64_t hi,
+    const struct auto_cut *cuts, size_t ncuts, int64_t now,
+    struct auto_flag **out, size_t *nout)
+{
+	/* The open flags in customer order (customer_flags_open), so the
+	 * follow-up probes walk followups_customer_at forwards. */
+	static const char sql[] =
+	    SWEEP_COLUMNS("?3")
+	    " FROM customer_flags AS fl INDEXED BY customer_flags_open"
+	    " JOIN customers AS c ON c.id = fl.customer_id"
+	    " WHERE fl.customer_id > ?1 AND fl.customer_id <= ?2"
+	    " AND fl.flag = 'stale' AND fl.cleared_at IS NULL"
+	    " AND (" CUT_BEFORE " IS NULL OR NOT (" STALE_SINCE(CUT_BEFORE,
+	    "?3") "))"
+	    " ORDER BY fl.customer_id";
+	sqlite3_stmt *st;
+
+	if ((st = store_prepare(s, sql)) == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, lo);
+	sqlite3_bind_int64(st, 2, hi);
+	sqlite3_bind_int64(st, 3, now);
+	/* conf admits one entry per status: never more than four. */
+	for (size_t i = 0; i < ncuts && i < AUTO_CUTS_MAX; i++) {
+		store_bind_text(st, 4 + 2 * (int)i, cuts[i].status);
+		sqlite3_bind_int64(st, 5 + 2 * (int)i, cuts[i].before);
+	}
+	return read_flag_rows(s, st, out, nout);
 }
 
 int

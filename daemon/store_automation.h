@@ -105,6 +105,21 @@ int	store_auto_stale_candidates(struct store *, const char *status,
 
 /* The highest customer id (0 when there are none). */
 int	store_auto_customers_max(struct store *, int64_t *max);
+/* The highest customer_flags id (0 when there are none). */
+int	store_auto_flags_max(struct store *, int64_t *max);
+
+/*
+ * One sweep's cut-offs, per status that has a `stale` entry (at most the
+ * four statuses): stale when the last contact is at or before `before`;
+ * escalate a flag whose owner was told at or before `escalate_by` (0:
+ * never).  A status not listed has no entry.
+ */
+#define AUTO_CUTS_MAX	4
+struct auto_cut {
+	const char	*status;
+	int64_t		 before;
+	int64_t		 escalate_by;
+};
 
 /* An open stale flag with what the sweep decides on. */
 struct auto_flag {
@@ -119,9 +134,24 @@ struct auto_flag {
 	char	 reason[160];
 };
 
-/* Up to limit open stale flags with id > after, in id order. */
-int	store_auto_flags_open(struct store *, int64_t after, int limit,
-	    int64_t now, struct auto_flag **rows, size_t *n);
+/*
+ * Open stale flags with ids in (lo, hi] that may want their owner told
+ * (not yet told, the customer has an owner) or the manager told (told at
+ * or before some cut's escalate_by, not escalated), in id order.  A
+ * superset: the caller decides with the flag's own status.
+ */
+int	store_auto_flags_due(struct store *, int64_t lo, int64_t hi,
+	    const struct auto_cut *, size_t ncuts, int64_t now,
+	    struct auto_flag **rows, size_t *n);
+
+/*
+ * Open stale flags on customers with ids in (lo, hi] that are no longer
+ * stale: their status has no cut, or they had contact after its
+ * `before`.  In customer order.
+ */
+int	store_auto_flags_ended(struct store *, int64_t lo, int64_t hi,
+	    const struct auto_cut *, size_t ncuts, int64_t now,
+	    struct auto_flag **rows, size_t *n);
 
 /*
  * Raises a stale flag on customer_id if it still has status, its last

@@ -200,6 +200,24 @@ stale = (
         self.assertIn("follow-up recorded",
                       self.audit("stale.cleared", self.f)[0][1])
 
+    def test_sweep_clears_flags_a_reload_ended(self):
+        # No event says these flags ended: only the sweep can find them.
+        self.assertEqual(self.sweep(), [4, 0, 4, 0])
+        self.d.write_conf(ALWAYS_OPEN + QUIET + """
+stale = ( { status = "potential"; days = 60; } );
+""")
+        self.ctl_ok("reload")
+        self.assertEqual(self.sweep(), [0, 3, 0, 0])
+        # The 90-day-old customer whose only follow-up lies ahead is still
+        # 90 days without contact.
+        self.assertEqual(set(self.open_flags()), {self.g})
+        self.assertIn("status is now intent, which has no stale entry",
+                      self.audit("stale.cleared", self.c)[0][1])
+        for cust in (self.a, self.f):
+            self.assertRegex(self.audit("stale.cleared", cust)[0][1],
+                             r"cleared: last contact .* is within 60 days")
+        self.assertEqual(self.sweep(), [0, 0, 0, 0])
+
     def test_list_and_json(self):
         self.sweep()
         out = self.ctl_ok("stale", "list")
