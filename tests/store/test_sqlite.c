@@ -337,8 +337,8 @@ test_checkpointer_follows_own_commits(void **state)
 	memset(detail, 'x', sizeof(detail) - 1);
 	detail[sizeof(detail) - 1] = '\0';
 	before = file_size(t->path);
-	/* ~1.5 WAL pages a row: past the 1000-page mark. */
-	for (int i = 0; i < 1500; i++)
+	/* ~1.5 WAL pages a row: past the 4000-page mark. */
+	for (int i = 0; i < 4000; i++)
 		assert_int_equal(store_audit(s, "crmd", "fill", 0, detail),
 		    STORE_OK);
 	for (int i = 0; i < 200 && file_size(t->path) < before + 4000000;
