@@ -14,6 +14,7 @@ BENCH_BURST, BENCH_IDLE, BENCH_STARTUPS."""
 import datetime
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -65,6 +66,47 @@ def proc_status(pid):
         except FileNotFoundError:
             pass                        # a thread that just ended
     return out
+
+
+class Sleeps:
+    """How crmd's threads went to sleep over a window, by the state they
+    slept in: S, waiting for an event, a timer or a lock (a wake-up when
+    it ends), or D, waiting for the disk (a page-cache miss, an fsync).
+    /proc's voluntary_ctxt_switches counts both.  Needs perf (Debian's
+    linux-perf); without it, counts are None."""
+
+    def __init__(self, pid):
+        self.out = None
+        self.proc = None
+        perf = shutil.which("perf")
+        if perf is None:
+            return
+        self.out = "/tmp/crmd-bench-sleeps-%d.csv" % os.getpid()
+        self.proc = subprocess.Popen(
+            [perf, "stat", "-x,", "-o", self.out,
+             "-e", "sched:sched_switch", "--filter", "prev_state == 1",
+             "-e", "sched:sched_switch", "--filter", "prev_state == 2",
+             "-p", str(pid)], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        time.sleep(0.3)                 # perf attaches
+
+    def stop(self):
+        """{"interruptible": n, "disk": n}, or None."""
+        if self.proc is None:
+            return None
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(10)
+        counts = []
+        with open(self.out) as f:
+            for line in f:
+                fields = line.split(",")
+                if len(fields) > 2 and fields[2] == "sched:sched_switch":
+                    counts.append(int(fields[0]) if fields[0].isdigit()
+                                  else None)
+        os.unlink(self.out)
+        if len(counts) != 2 or None in counts:
+            return None
+        return {"interruptible": counts[0], "disk": counts[1]}
 
 
 def cpu_ticks(pid):
@@ -343,6 +385,7 @@ def external(d, n):
     d.reset_stats()
     s0 = d.sched()
     time.sleep(0.2)     # crmd closes that control connection: not ours
+    sleeps = Sleeps(d.proc.pid)
     p0 = proc_status(d.proc.pid)
     t_start = time.time()
     for _ in range(n):
@@ -364,6 +407,7 @@ def external(d, n):
         lateness.append((time.time() - due) * 1000)
     wall = time.time() - t_start
     p1 = proc_status(d.proc.pid)
+    slept = sleeps.stop()
     s1 = d.sched()
     c.close()
     lateness.sort()
@@ -374,6 +418,7 @@ def external(d, n):
                             "p99": pct(lateness, 0.99),
                             "max": lateness[-1], "count": n},
             "ctxt_switches": vcs,
+            "sleeps": slept,
             "sched_wakeups": s1["wakeups"] - s0["wakeups"]}
 
 

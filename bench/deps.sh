@@ -54,6 +54,17 @@ case $what in
 *) exit 0 ;;
 esac
 
+# perf tells the daemon's wake-ups from its waits for the disk (the
+# reminders benchmark's wake-ups per external commit).
+if ! command -v perf >/dev/null 2>&1; then
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	echo "bench/deps.sh: installing linux-perf" >&2
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+	    --no-install-recommends linux-perf >/dev/null
+fi
+
 if ! command -v redis-server >/dev/null 2>&1 &&
     [ ! -x /usr/bin/redis-server ]; then
 	sudo=""
