@@ -132,14 +132,16 @@ changed(struct watch *w)
 	return 1;
 }
 
-/* Reads and discards pending inotify events. */
-static void
+/* Reads and discards pending inotify events: 1 if there were any. */
+static int
 drain(struct watch *w)
 {
 	char buf[4096];
+	int any = 0;
 
 	while (read(w->ifd, buf, sizeof(buf)) > 0)
-		;
+		any = 1;
+	return any;
 }
 
 /* The re-check window is over: listen to the WAL again. */
@@ -166,12 +168,19 @@ recheck_cb(evutil_socket_t fd, short what, void *arg)
 		events_kick(w->crmd->events);	/* event rules */
 		return;
 	}
-	/* Not a commit after all (a long transaction spilling pages), or a
-	 * slow one: the poll is the backstop once the window is over. */
+	/* Not a commit yet: a slow one, or a long transaction spilling
+	 * pages.  While the writer goes on writing the WAL, a new window
+	 * follows it, so that its commit is seen within the window's doubled
+	 * steps of becoming visible, not at the next poll; once it stops,
+	 * inotify listens again and the poll is the backstop. */
 	if (elapsed + 2 * w->step_us <= RECHECK_SPAN_US)
 		recheck_in(w, 2 * w->step_us);
-	else
-		resume_inotify(w);
+	else if (drain(w)) {
+		w->woke_us = mono_us();
+		w->rechecks = 0;
+		recheck_in(w, w->lag_us);
+	} else
+		event_add(w->ev_inotify, NULL);
 }
 
 static void
