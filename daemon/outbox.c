@@ -33,6 +33,8 @@
 #define BUSY_RETRY_MS	20	/* database locked by another writer */
 #define ERROR_RETRY_MS	1000
 #define MAX_SLEEP_MS	(3600 * 1000)	/* re-check at least hourly */
+#define REFUSE_MAX	512	/* an unconfigured channel's rows per pass */
+#define BATCH_ROWS	64	/* rows per set-based statement */
 
 /* What one pass changed, applied to memory only once it committed. */
 struct pass {
@@ -71,10 +73,14 @@ ob_lease_s(const struct outbox *o)
 
 /* -- the pass --------------------------------------------------------- */
 
+/* The sent ones in few statements (most outcomes, in a drain: the
+ * per-row statement was a good part of a pass), the rest one by one. */
 static int
 write_outcomes(struct outbox *o)
 {
 	struct store *s = o->crmd->store;
+	int64_t sent[BATCH_ROWS][3];
+	size_t nsent = 0;
 	int rc = STORE_OK;
 
 	for (size_t i = 0; i < o->nout && rc == STORE_OK; i++) {
@@ -82,7 +88,14 @@ write_outcomes(struct outbox *o)
 
 		switch (r->kind) {
 		case OUT_SENT:
-			rc = store_outbox_sent(s, r->id, r->lease, r->at);
+			sent[nsent][0] = r->id;
+			sent[nsent][1] = r->lease;
+			sent[nsent][2] = r->at;
+			if (++nsent == BATCH_ROWS) {
+				rc = store_outbox_sent_many(s,
+				    (const int64_t (*)[3])sent, nsent);
+				nsent = 0;
+			}
 			break;
 		case OUT_RETRY:
 			rc = store_outbox_retry(s, r->id, r->lease, r->at,
@@ -96,6 +109,9 @@ write_outcomes(struct outbox *o)
 			break;
 		}
 	}
+	if (rc == STORE_OK)
+		rc = store_outbox_sent_many(s, (const int64_t (*)[3])sent,
+		    nsent);
 	return rc;
 }
 
@@ -135,13 +151,18 @@ refuse_channel(struct outbox *o, int i, struct pass *ps)
 	snprintf(reason, sizeof(reason), "channel %s is not configured: add "
 	    "channels.%s to crmd.conf", ch->ops->name, ch->ops->name);
 	if ((rc = store_outbox_refuse_channel(o->crmd->store, ch->ops->name,
-	    ps->t / 1000, reason, &n)) != STORE_OK)
+	    ps->t / 1000, reason, REFUSE_MAX, &n)) != STORE_OK)
 		return rc;
 	ps->dead += n;
 	if (n > 0 && !ch->warned) {
-		log_warnx("%d %s message(s) dead: %s, reload, then "
-		    "`crmctl outbox retry --dead`", n, ch->ops->name, reason);
+		log_warnx("%s%d %s message(s) dead: %s, reload, then "
+		    "`crmctl outbox retry --dead`", n >= REFUSE_MAX ? "at "
+		    "least " : "", n, ch->ops->name, reason);
 		ch->warned = 1;
+	}
+	if (n >= REFUSE_MAX) {
+		ps->full[i] = 1;	/* more: the next pass at once */
+		return STORE_OK;
 	}
 	ps->looked[i] = 1;
 	return store_outbox_next_due(o->crmd->store, ch->ops->name,
@@ -248,7 +269,7 @@ claim_channel(struct outbox *o, int i, struct pass *ps)
 	struct outbox_row *rows;
 	size_t n;
 	int64_t now = ps->t / 1000, lease = now + ob_lease_s(o);
-	int limit, probe, claimed, rc;
+	int limit, probe, rc;
 
 	ps->lease = lease;
 	if (!ob_configured(ch))
@@ -259,13 +280,26 @@ claim_channel(struct outbox *o, int i, struct pass *ps)
 	if ((rc = store_outbox_due(s, ch->ops->name, now, limit, &rows, &n)) !=
 	    STORE_OK)
 		return rc;
-	for (size_t k = 0; k < n && rc == STORE_OK; k++) {
-		if (honour_customer(o, ch, &rows[k], now, ps, &rc))
-			continue;
-		if ((rc = store_outbox_claim(s, rows[k].id, lease, &claimed)) ==
-		    STORE_OK && claimed && add_job(ch, &rows[k], lease, probe,
-		    ps) == -1)
-			rc = STORE_ERR;
+	/* Per chunk, the rows the customer's word and the clock let
+	 * through, then their claims in one statement. */
+	for (size_t k0 = 0; k0 < n && rc == STORE_OK; k0 += BATCH_ROWS) {
+		size_t k1 = k0 + BATCH_ROWS < n ? k0 + BATCH_ROWS : n;
+		size_t idx[BATCH_ROWS], m = 0;
+		int64_t want[BATCH_ROWS];
+		int claimed[BATCH_ROWS];
+
+		for (size_t k = k0; k < k1 && rc == STORE_OK; k++)
+			if (!honour_customer(o, ch, &rows[k], now, ps, &rc)) {
+				idx[m] = k;
+				want[m++] = rows[k].id;
+			}
+		if (rc == STORE_OK)
+			rc = store_outbox_claim_many(s, want, m, lease,
+			    claimed);
+		for (size_t j = 0; j < m && rc == STORE_OK; j++)
+			if (claimed[j] && add_job(ch, &rows[idx[j]], lease,
+			    probe, ps) == -1)
+				rc = STORE_ERR;
 	}
 	store_outbox_rows_free(rows, n);
 	if (rc != STORE_OK)

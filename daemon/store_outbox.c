@@ -4,6 +4,7 @@
  * order, and the few sending rows for leases.
  */
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,21 +113,69 @@ store_outbox_due(struct store *s, const char *channel, int64_t now,
 	return STORE_OK;
 }
 
-int
-store_outbox_claim(struct store *s, int64_t id, int64_t lease_until,
-    int *claimed)
+/* "[a,b,...]" or "[[a,b,c],...]" of n rows of k integers; NULL: ENOMEM. */
+static char *
+json_ints(const int64_t *v, size_t n, size_t k)
 {
+	size_t cap = 2 + n * (k * 21 + 3), len = 0;
+	char *buf;
+
+	if ((buf = malloc(cap)) == NULL)
+		return NULL;
+	buf[len++] = '[';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			buf[len++] = ',';
+		if (k > 1)
+			buf[len++] = '[';
+		for (size_t j = 0; j < k; j++)
+			len += (size_t)snprintf(buf + len, cap - len, "%s%lld",
+			    j > 0 ? "," : "", (long long)v[i * k + j]);
+		if (k > 1)
+			buf[len++] = ']';
+	}
+	buf[len++] = ']';
+	buf[len] = '\0';
+	return buf;
+}
+
+int
+store_outbox_claim_many(struct store *s, const int64_t *ids, size_t n,
+    int64_t lease_until, int *claimed)
+{
+	/* One statement for the pass's claims: the per-row VDBE setup was a
+	 * good part of a pass's time during a drain.  The unary + keeps the
+	 * planner from walking every queued row of outbox_state_next: each
+	 * id is one rowid lookup. */
 	static const char sql[] =
 	    "UPDATE outbox SET state = 'sending', lease_until = ?2,"
-	    " attempts = attempts + 1 WHERE id = ?1 AND state = 'queued'";
+	    " attempts = attempts + 1"
+	    " WHERE id IN (SELECT value FROM json_each(?1))"
+	    " AND +state = 'queued' RETURNING id";
 	sqlite3_stmt *st;
+	char *json;
+	int rc;
 
-	*claimed = 0;
-	if ((st = store_prepare(s, sql)) == NULL)
+	memset(claimed, 0, n * sizeof(*claimed));
+	if (n == 0)
+		return STORE_OK;
+	if ((json = json_ints(ids, n, 1)) == NULL)
+		return store_fail(s, SQLITE_NOMEM);
+	if ((st = store_prepare(s, sql)) == NULL) {
+		free(json);
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, id);
+	}
+	sqlite3_bind_text(st, 1, json, -1, free);
 	sqlite3_bind_int64(st, 2, lease_until);
-	return store_exec_changes(s, st, claimed);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+
+		for (size_t i = 0; i < n; i++)
+			if (ids[i] == id)
+				claimed[i] = 1;
+	}
+	store_done(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, rc);
 }
 
 int
@@ -161,12 +210,16 @@ store_outbox_refuse(struct store *s, int64_t id, const char *reason)
 
 int
 store_outbox_refuse_channel(struct store *s, const char *channel,
-    int64_t now, const char *reason, int *n)
+    int64_t now, const char *reason, int limit, int *n)
 {
+	/* The oldest `limit` only: a backlog of a million rows is many
+	 * short transactions, not one that holds the write lock for
+	 * seconds. */
 	static const char sql[] =
 	    "UPDATE outbox SET state = 'dead', last_error = ?3"
-	    " WHERE state = 'queued' AND next_attempt_at <= ?2"
-	    " AND channel = ?1";
+	    " WHERE id IN (SELECT id FROM outbox WHERE state = 'queued'"
+	    " AND next_attempt_at <= ?2 AND channel = ?1"
+	    " ORDER BY next_attempt_at LIMIT ?4)";
 	sqlite3_stmt *st;
 
 	*n = 0;
@@ -175,6 +228,7 @@ store_outbox_refuse_channel(struct store *s, const char *channel,
 	store_bind_text(st, 1, channel);
 	sqlite3_bind_int64(st, 2, now);
 	store_bind_text(st, 3, reason);
+	sqlite3_bind_int(st, 4, limit);
 	return store_exec_changes(s, st, n);
 }
 
@@ -194,16 +248,27 @@ fenced(struct store *s, const char *sql, int64_t id, int64_t lease)
 #define FENCE	" WHERE id = ?1 AND state = 'sending' AND lease_until = ?2"
 
 int
-store_outbox_sent(struct store *s, int64_t id, int64_t lease, int64_t now)
+store_outbox_sent_many(struct store *s, const int64_t (*rows)[3], size_t n)
 {
+	/* json_each outside, one rowid lookup per row (the + as above). */
 	static const char sql[] =
-	    "UPDATE outbox SET state = 'sent', sent_at = ?3,"
-	    " lease_until = NULL, last_error = NULL" FENCE;
+	    "UPDATE outbox SET state = 'sent', sent_at = x.value ->> 2,"
+	    " lease_until = NULL, last_error = NULL"
+	    " FROM json_each(?1) AS x"
+	    " WHERE outbox.id = x.value ->> 0 AND +outbox.state = 'sending'"
+	    " AND +outbox.lease_until = x.value ->> 1";
 	sqlite3_stmt *st;
+	char *json;
 
-	if ((st = fenced(s, sql, id, lease)) == NULL)
+	if (n == 0)
+		return STORE_OK;
+	if ((json = json_ints(&rows[0][0], n, 3)) == NULL)
+		return store_fail(s, SQLITE_NOMEM);
+	if ((st = store_prepare(s, sql)) == NULL) {
+		free(json);
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 3, now);
+	}
+	sqlite3_bind_text(st, 1, json, -1, free);
 	return store_exec(s, st);
 }
 

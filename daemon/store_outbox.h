@@ -41,23 +41,31 @@ int	store_outbox_due(struct store *, const char *channel, int64_t now,
 	    int limit, struct outbox_row **rows, size_t *n);
 void	store_outbox_rows_free(struct outbox_row *, size_t n);
 
-/* queued -> sending under lease_until, one attempt more.  *claimed = 0
- * when the row is no longer queued. */
-int	store_outbox_claim(struct store *, int64_t id, int64_t lease_until,
-	    int *claimed);
-
 /* A queued row waits until at, without an attempt (quiet hours). */
 int	store_outbox_defer(struct store *, int64_t id, int64_t at);
 /* A queued row is dead before any attempt (an opt-out). */
 int	store_outbox_refuse(struct store *, int64_t id, const char *reason);
-/* Every queued row of an unconfigured channel due at now is dead.  *n:
- * how many. */
+/* The oldest `limit` queued rows of an unconfigured channel due at now
+ * are dead.  *n: how many. */
 int	store_outbox_refuse_channel(struct store *, const char *channel,
-	    int64_t now, const char *reason, int *n);
+	    int64_t now, const char *reason, int limit, int *n);
 
-/* Outcomes of a claim made under lease. */
-int	store_outbox_sent(struct store *, int64_t id, int64_t lease,
-	    int64_t now);
+/*
+ * The sent outcomes of a pass in one statement: rows[i] = { id, lease,
+ * sent_at }; a row changes only if it is still sending under that lease
+ * (the fence), then it is sent, without a lease or an error.
+ */
+int	store_outbox_sent_many(struct store *, const int64_t (*rows)[3],
+	    size_t n);
+/*
+ * Claims ids[0..n) in one statement: queued -> sending under
+ * lease_until, one attempt more.  claimed[i]: 1 if ids[i] was claimed,
+ * 0 if it was no longer queued.
+ */
+int	store_outbox_claim_many(struct store *, const int64_t *ids, size_t n,
+	    int64_t lease_until, int *claimed);
+
+/* The other outcomes of a claim made under lease. */
 int	store_outbox_retry(struct store *, int64_t id, int64_t lease,
 	    int64_t next_attempt_at, const char *error);
 int	store_outbox_dead(struct store *, int64_t id, int64_t lease,

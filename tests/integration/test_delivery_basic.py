@@ -262,6 +262,24 @@ quiet_hours = { start = "%02d:%02d"; end = "%02d:%02d"; };
         self.assertIn("channels.webhook", self.d.log_text())
         self.assertEqual(self.status()["delivery"]["dead"], 1)
 
+    def test_unconfigured_backlog_is_refused_in_pieces(self):
+        # 1,200 rows in one CRM commit: more than one pass refuses at a
+        # time, so it takes several, and none is left queued or lost.
+        self.crm.tx("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1"
+                    " FROM n WHERE i < 1200) INSERT INTO outbox(channel,"
+                    " recipient, body) SELECT 'webhook', 'webhook', '{}'"
+                    " FROM n")
+        wait_for(lambda: self.crm.q1("SELECT count(*) FROM outbox WHERE"
+                                     " state = 'dead'") == 1200,
+                 timeout=20, what="the 1,200 webhook rows to be dead")
+        self.assertEqual(self.crm.q("SELECT DISTINCT state, last_error FROM"
+                                    " outbox"),
+                         [("dead", "channel webhook is not configured: add"
+                           " channels.webhook to crmd.conf")])
+        self.assertEqual(self.status()["delivery"]["dead"], 1200)
+        self.assertIn("at least 512 webhook message(s) dead",
+                      self.d.log_text())
+
 
 if __name__ == "__main__":
     unittest.main()
