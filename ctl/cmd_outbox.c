@@ -280,19 +280,20 @@ cmd_outbox_show_exec(struct ctx *ctx, const struct args *args)
 
 /*
  * Sends cmd with base's arguments plus "after" until crmd says done,
- * adding up data[count_key] into *total.  *first gets the first reply's
- * data (to be decref'd).  EXIT_OK, or the code of the failed request.
+ * adding up data[count_key] into *total and data["skipped"] (absent: 0)
+ * into *skipped.  *first gets the first reply's data (to be decref'd).
+ * EXIT_OK, or the code of the failed request.
  */
 static int
 bulk(struct ctx *ctx, const char *cmd, const json_t *base,
-    const char *count_key, int64_t *total, json_t **first)
+    const char *count_key, int64_t *total, int64_t *skipped, json_t **first)
 {
 	json_int_t after = 0;
 	struct reply r;
 	json_t *req;
 	int rv, done = 0;
 
-	*total = 0;
+	*total = *skipped = 0;
 	*first = NULL;
 	while (!done) {
 		if ((req = json_deep_copy(base)) == NULL ||
@@ -303,6 +304,7 @@ bulk(struct ctx *ctx, const char *cmd, const json_t *base,
 		if (rv != EXIT_OK)
 			return rv;
 		*total += int_of(r.data, count_key);
+		*skipped += int_of(r.data, "skipped");
 		done = json_is_true(json_object_get(r.data, "done")) ||
 		    int_of(r.data, "after") <= after;
 		after = int_of(r.data, "after");
@@ -358,12 +360,13 @@ static int
 retry_dead(struct ctx *ctx)
 {
 	json_t *base = json_pack("{s:b}", "dead", 1), *first, *j;
-	int64_t total;
+	int64_t total, skipped;
 	int rv;
 
 	if (base == NULL)
 		return EXIT_DAEMON;
-	rv = bulk(ctx, "outbox.retry", base, "retried", &total, &first);
+	rv = bulk(ctx, "outbox.retry", base, "retried", &total, &skipped,
+	    &first);
 	json_decref(base);
 	json_decref(first);
 	if (rv != EXIT_OK) {
@@ -373,9 +376,15 @@ retry_dead(struct ctx *ctx)
 	if (ctx->settings->format == OUT_TABLE) {
 		fprintf(ctx->out, "%" PRId64 " dead message%s queued again\n",
 		    total, total == 1 ? "" : "s");
+		if (skipped > 0)
+			fprintf(ctx->out, "%" PRId64 " left dead: their channel "
+			    "is not configured (crmctl outbox list --state dead "
+			    "shows which; configure it, crmctl reload, then "
+			    "retry)\n", skipped);
 		return EXIT_OK;
 	}
-	j = json_pack("{s:I}", "retried", (json_int_t)total);
+	j = json_pack("{s:I, s:I}", "retried", (json_int_t)total, "skipped",
+	    (json_int_t)skipped);
 	rv = j != NULL ? print_json(ctx, j) : EXIT_DAEMON;
 	json_decref(j);
 	return rv;
@@ -427,7 +436,7 @@ cmd_outbox_purge_exec(struct ctx *ctx, const struct args *args)
 {
 	static const char name[] = "outbox purge";
 	json_t *base, *first;
-	int64_t total;
+	int64_t total, skipped;
 	int rv;
 
 	if (!args->set['T'])
@@ -439,7 +448,8 @@ cmd_outbox_purge_exec(struct ctx *ctx, const struct args *args)
 	if ((base = json_pack("{s:b, s:s}", "sent", 1, "older_than",
 	    args->value['o'])) == NULL)
 		return EXIT_DAEMON;
-	rv = bulk(ctx, "outbox.purge", base, "deleted", &total, &first);
+	rv = bulk(ctx, "outbox.purge", base, "deleted", &total, &skipped,
+	    &first);
 	json_decref(base);
 	if (rv != EXIT_OK)
 		bulk_partial(ctx, total, "sent messages were purged");

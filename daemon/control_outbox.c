@@ -308,6 +308,29 @@ cmd_outbox_show(struct crmd *crmd, const struct peer *p, json_t *args,
 	store_ctl_outbox_clear(&o);
 }
 
+/* 1 when the channel's group is in crmd.conf. */
+static int
+channel_configured(const struct crmd_conf *conf, const char *channel)
+{
+	if (strcmp(channel, "email") == 0)
+		return conf->delivery.email.configured;
+	if (strcmp(channel, "sms") == 0)
+		return conf->delivery.sms.http.configured;
+	return conf->delivery.webhook.configured;
+}
+
+static const char *
+channel_keys(const char *channel)
+{
+	if (strcmp(channel, "email") == 0)
+		return "channels.email = { url = \"smtp://...\"; from = "
+		    "\"...\"; }";
+	if (strcmp(channel, "sms") == 0)
+		return "channels.sms = { url = \"https://...\"; body = "
+		    "\"...\"; } (or preset = \"twilio\")";
+	return "channels.webhook = { url = \"https://...\"; }";
+}
+
 /* ---- outbox.retry ---- */
 
 static const struct arg_spec retry_spec[] = {
@@ -359,8 +382,18 @@ retry_one_tx(struct crmd *crmd, const struct peer *p, int64_t id,
 		    "message %" PRId64, id);
 		return STORE_OK;
 	}
-	if (retry_refused(&o, r) == -1 || (rc = store_ctl_outbox_retry(
-	    crmd->store, id, now, &changed)) != STORE_OK)
+	if (retry_refused(&o, r) == -1)
+		goto out;
+	if (!channel_configured(crmd->conf, o.channel)) {
+		reply_error(r, CRMD_CONFIG_INVALID, "outbox message %" PRId64
+		    " is for channel '%s', which is not configured: add %s to "
+		    "%s and run crmctl reload, then retry it; it stays %s",
+		    id, o.channel, channel_keys(o.channel), crmd->conf->path,
+		    o.state);
+		goto out;
+	}
+	if ((rc = store_ctl_outbox_retry(crmd->store, id, now, &changed)) !=
+	    STORE_OK)
 		goto out;
 	if (!changed) {
 		reply_error(r, CRMD_CONFLICT, "outbox message %" PRId64 " is %s "
@@ -384,27 +417,33 @@ out:
 	return rc;
 }
 
-/* One window of dead rows back to the queue. */
+/* One window of dead rows back to the queue, but those of channels not
+ * configured, which would only die again at once. */
 static int
 retry_dead_tx(struct crmd *crmd, const struct peer *p, int64_t after,
     struct cmd_reply *r)
 {
+	const char *only[3] = { NULL, NULL, NULL };
 	int64_t last, now = time(NULL);
 	char detail[256];
-	int count, changed = 0, rc;
+	int count, changed = 0, skipped = 0, rc;
 
+	for (int i = 0; i < 3; i++)
+		if (channel_configured(crmd->conf, channels[i]))
+			only[i] = channels[i];
 	if ((rc = store_ctl_outbox_window(crmd->store, after, OUTBOX_BATCH,
 	    &last, &count)) != STORE_OK || (count > 0 &&
 	    (rc = store_ctl_outbox_retry_dead(crmd->store, after, last, now,
-	    &changed)) != STORE_OK))
+	    only, &changed, &skipped)) != STORE_OK))
 		return rc;
 	snprintf(detail, sizeof(detail), "%d dead outbox messages queued "
 	    "again (ids %" PRId64 " to %" PRId64 ")", changed, after + 1, last);
 	if (changed > 0 && (rc = audit(crmd, p, "outbox.retry", 0, detail)) !=
 	    STORE_OK)
 		return rc;
-	r->data = json_pack("{s:i, s:I, s:b}", "retried", changed,
-	    "after", (json_int_t)last, "done", count < OUTBOX_BATCH);
+	r->data = json_pack("{s:i, s:i, s:I, s:b}", "retried", changed,
+	    "skipped", skipped, "after", (json_int_t)last, "done",
+	    count < OUTBOX_BATCH);
 	return STORE_OK;
 }
 
@@ -509,28 +548,6 @@ static const struct arg_spec test_spec[] = {
 	{ NULL, 0, 0, 0 }
 };
 
-/* 1 when the channel's group is in crmd.conf. */
-static int
-channel_configured(const struct crmd_conf *conf, const char *channel)
-{
-	if (strcmp(channel, "email") == 0)
-		return conf->delivery.email.configured;
-	if (strcmp(channel, "sms") == 0)
-		return conf->delivery.sms.http.configured;
-	return conf->delivery.webhook.configured;
-}
-
-static const char *
-channel_keys(const char *channel)
-{
-	if (strcmp(channel, "email") == 0)
-		return "channels.email = { url = \"smtp://...\"; from = "
-		    "\"...\"; }";
-	if (strcmp(channel, "sms") == 0)
-		return "channels.sms = { url = \"https://...\"; body = "
-		    "\"...\"; } (or preset = \"twilio\")";
-	return "channels.webhook = { url = \"https://...\"; }";
-}
 
 /*
  * The address the message goes to, malloc'd (a phone number normalised

@@ -190,20 +190,38 @@ store_ctl_outbox_window(struct store *s, int64_t after, int width,
 
 int
 store_ctl_outbox_retry_dead(struct store *s, int64_t after, int64_t last,
-    int64_t now, int *changed)
+    int64_t now, const char *const only[3], int *changed, int *skipped)
 {
 	static const char sql[] =
 	    "UPDATE outbox SET state = 'queued', next_attempt_at = ?3,"
 	    " lease_until = NULL"
+	    " WHERE id > ?1 AND id <= ?2 AND +state = 'dead'"
+	    " AND channel IN (?4, ?5, ?6)";
+	static const char left_sql[] =
+	    "SELECT count(*) FROM outbox"
 	    " WHERE id > ?1 AND id <= ?2 AND +state = 'dead'";
 	sqlite3_stmt *st;
+	int found, rc;
 
+	*skipped = 0;
 	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, after);
 	sqlite3_bind_int64(st, 2, last);
 	sqlite3_bind_int64(st, 3, now);
-	return store_exec_changes(s, st, changed);
+	for (int i = 0; i < 3; i++)
+		store_bind_text(st, 4 + i, only[i]);
+	if ((rc = store_exec_changes(s, st, changed)) != STORE_OK)
+		return rc;
+	/* What is still dead in the window now is what was skipped. */
+	if ((st = store_prepare(s, left_sql)) == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int64(st, 2, last);
+	if ((rc = store_step_row(s, st, &found)) == STORE_OK && found)
+		*skipped = sqlite3_column_int(st, 0);
+	store_done(st);
+	return rc;
 }
 
 int

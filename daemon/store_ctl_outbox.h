@@ -67,9 +67,13 @@ int	store_ctl_outbox_retry(struct store *, int64_t id, int64_t now,
 int	store_ctl_outbox_window(struct store *, int64_t after, int width,
 	    int64_t *last, int *count);
 
-/* Dead rows with id in (after, last] back to the queue, due now. */
+/*
+ * Dead rows with id in (after, last] of the channels named in `only` (up
+ * to three; NULL entries name none) back to the queue, due now.
+ * *skipped: the dead rows of the other channels there, left dead.
+ */
 int	store_ctl_outbox_retry_dead(struct store *, int64_t after, int64_t last,
-	    int64_t now, int *changed);
+	    int64_t now, const char *const only[3], int *changed, int *skipped);
 
 /* Deletes sent rows with id in (after, last] sent before `before`. */
 int	store_ctl_outbox_purge_sent(struct store *, int64_t after, int64_t last,

@@ -486,7 +486,34 @@ quiet_hours = { start = "%s"; end = "%s"; };
         self.assertGreaterEqual(len(audits), 3)
         self.assertEqual(sum(int(d.split()[0]) for _, _, d in audits), 1600)
         self.assertEqual(self.js("outbox", "retry", "--dead"),
-                         {"retried": 0})
+                         {"retried": 0, "skipped": 0})
+
+    def test_retry_leaves_unconfigured_channels_dead(self):
+        # Email is not configured here: retrying its dead rows would only
+        # kill them again, so they stay dead and are counted.
+        t = now()
+        self.many([("email", "li%d@example.com" % i, "dead", t - 600, None,
+                    "user", "channel email is not configured")
+                   for i in range(3)] +
+                  [("sms", "+8613800000009", "dead", t - 600, None,
+                    "customer", "timeout")])
+        mail = self.crm.q1("SELECT min(id) FROM outbox WHERE channel ="
+                           " 'email'")
+        err = self.fails(1, "outbox", "retry", str(mail))
+        self.assertIn("outbox message %d is for channel 'email', which is"
+                      " not configured: add channels.email = {" % mail, err)
+        self.assertIn("to %s and run crmctl reload, then retry it; it stays"
+                      " dead" % self.d.conf, err)
+        out = self.ok("outbox", "retry", "--dead")
+        self.assertEqual(out, "1 dead message queued again\n3 left dead: "
+                         "their channel is not configured (crmctl outbox "
+                         "list --state dead shows which; configure it, "
+                         "crmctl reload, then retry)\n")
+        self.assertEqual(self.crm.q("SELECT channel, state, count(*) FROM"
+                                    " outbox GROUP BY 1, 2 ORDER BY 1"),
+                         [("email", "dead", 3), ("sms", "queued", 1)])
+        self.assertEqual(self.js("outbox", "retry", "--dead"),
+                         {"retried": 0, "skipped": 3})
 
     def test_test_send_sms_checks_and_normalises_the_number(self):
         err = self.fails(1, "test-send", "sms", "12345")
