@@ -1,20 +1,26 @@
 /*
  * The bare libcurl multi harness of the delivery benchmark: the same sends
- * crmd makes, with nothing around them.  No database, no event library,
- * no message building: a fixed number of easy handles, each re-added to
- * one multi handle as soon as its transfer ends, so the multi handle's
- * connection cache reuses one connection per handle, exactly as crmd's
- * channels are meant to.  What it measures is what libcurl itself can do;
- * crmd divided by it is the cost of crmd's bookkeeping.
+ * crmd makes, with nothing around them.  No database, no event library:
+ * a fixed number of easy handles, each re-added to one multi handle as
+ * soon as its transfer ends, so the multi handle's connection cache
+ * reuses one connection per handle, exactly as crmd's channels are meant
+ * to.  What it measures is what libcurl itself can do.
  *
  *   curl_harness [-n COUNT] [-p PARALLEL] [-c CAFILE] \
  *       smtp URL FROM TO MESSAGE_FILE
+ *   curl_harness [-n COUNT] [-p PARALLEL] [-c CAFILE] \
+ *       smtpmime URL FROM TO HEADER_FILE TEXT_FILE
  *   curl_harness [-n COUNT] [-p PARALLEL] [-c CAFILE] [-H HEADER]... \
  *       http URL BODY_FILE
  *
  * smtp uploads MESSAGE_FILE (a whole RFC 5322 message with CRLF line
- * ends, e.g. one crmd sent) COUNT times from FROM to TO; http POSTs
- * BODY_FILE with the given headers.  Prints one JSON object: messages,
+ * ends, e.g. one crmd sent) COUNT times from FROM to TO: no message is
+ * built.  smtpmime builds each message as crmd must, with libcurl's MIME
+ * API: the header lines of HEADER_FILE (one a line: From, To, Subject,
+ * Date, Message-ID) and TEXT_FILE as a UTF-8 text part that libcurl
+ * encodes in base64, so crmd divided by it is the cost of crmd's own
+ * work around the sends: the outbox, the event loop, the rendering.
+ * http POSTs BODY_FILE with the given headers.  Prints one JSON object: messages,
  * ok, failed, seconds (first transfer started to last one done), per_s,
  * connects (new connections over the run) and the first error.
  */
@@ -28,7 +34,7 @@
 
 #include <curl/curl.h>
 
-enum mode { MODE_SMTP, MODE_HTTP };
+enum mode { MODE_SMTP, MODE_SMTP_MIME, MODE_HTTP };
 
 struct job {
 	enum mode		 mode;
@@ -40,6 +46,7 @@ struct job {
 	size_t			 len;
 	struct curl_slist	*headers;	/* http: -H; smtp: unused */
 	struct curl_slist	*rcpt;		/* smtp: TO */
+	char			*hdrs;		/* smtpmime: header lines */
 	long			 count;
 	long			 parallel;
 };
@@ -49,6 +56,8 @@ struct xfer {
 	CURL			*easy;
 	const struct job	*job;
 	size_t			 off;
+	curl_mime		*mime;		/* smtpmime: this message's */
+	struct curl_slist	*msg_hdrs;
 };
 
 struct tally {
@@ -64,6 +73,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: curl_harness [-n count] [-p parallel] "
 	    "[-c cafile] smtp URL FROM TO MESSAGE_FILE\n"
+	    "       curl_harness [-n count] [-p parallel] [-c cafile] "
+	    "smtpmime URL FROM TO HEADER_FILE TEXT_FILE\n"
 	    "       curl_harness [-n count] [-p parallel] [-c cafile] "
 	    "[-H header]... http URL BODY_FILE\n");
 	exit(2);
@@ -144,7 +155,13 @@ setup(struct xfer *x)
 	if (j->cafile != NULL)
 		bad |= curl_easy_setopt(e, CURLOPT_CAINFO, j->cafile) !=
 		    CURLE_OK;
-	if (j->mode == MODE_SMTP) {
+	if (j->mode == MODE_SMTP_MIME) {
+		bad |= curl_easy_setopt(e, CURLOPT_MAIL_FROM, j->from) !=
+		    CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_MAIL_RCPT, j->rcpt) !=
+		    CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_UPLOAD, 1L) != CURLE_OK;
+	} else if (j->mode == MODE_SMTP) {
 		bad |= curl_easy_setopt(e, CURLOPT_MAIL_FROM, j->from) !=
 		    CURLE_OK;
 		bad |= curl_easy_setopt(e, CURLOPT_MAIL_RCPT, j->rcpt) !=
@@ -170,6 +187,35 @@ setup(struct xfer *x)
 	return bad ? -1 : 0;
 }
 
+/* smtpmime: this message, built afresh as crmd builds each one. */
+static int
+build(struct xfer *x)
+{
+	const struct job *j = x->job;
+	curl_mimepart *part;
+	char *line, *save = NULL, *copy;
+
+	curl_mime_free(x->mime);
+	curl_slist_free_all(x->msg_hdrs);
+	x->msg_hdrs = NULL;
+	if ((copy = strdup(j->hdrs)) == NULL)
+		return -1;
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		x->msg_hdrs = curl_slist_append(x->msg_hdrs, line);
+	free(copy);
+	if ((x->mime = curl_mime_init(x->easy)) == NULL ||
+	    (part = curl_mime_addpart(x->mime)) == NULL ||
+	    curl_mime_data(part, j->data, j->len) != CURLE_OK ||
+	    curl_mime_type(part, "text/plain; charset=UTF-8") != CURLE_OK ||
+	    curl_mime_encoder(part, "base64") != CURLE_OK ||
+	    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->msg_hdrs) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(x->easy, CURLOPT_MIMEPOST, x->mime) != CURLE_OK)
+		return -1;
+	return 0;
+}
+
 /* Starts x's next transfer, if any are left. */
 static void
 start(CURLM *multi, struct xfer *x, struct tally *t)
@@ -177,6 +223,10 @@ start(CURLM *multi, struct xfer *x, struct tally *t)
 	if (t->started >= x->job->count)
 		return;
 	x->off = 0;
+	if (x->job->mode == MODE_SMTP_MIME && build(x) == -1) {
+		fprintf(stderr, "curl_harness: cannot build a message\n");
+		exit(1);
+	}
 	if (curl_multi_add_handle(multi, x->easy) != CURLM_OK) {
 		fprintf(stderr, "curl_harness: curl_multi_add_handle failed\n");
 		exit(1);
@@ -195,7 +245,7 @@ finish(CURLM *multi, CURL *e, CURLcode res, struct tally *t)
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &connects);
 	t->connects += connects;
-	good = res == CURLE_OK && (x->job->mode == MODE_SMTP ||
+	good = res == CURLE_OK && (x->job->mode != MODE_HTTP ||
 	    (code >= 200 && code < 300));
 	if (good)
 		t->ok++;
@@ -247,6 +297,8 @@ run(struct job *j, struct tally *t, double *secs)
 	for (i = 0; i < j->parallel; i++) {
 		curl_multi_remove_handle(multi, xs[i].easy);
 		curl_easy_cleanup(xs[i].easy);
+		curl_mime_free(xs[i].mime);
+		curl_slist_free_all(xs[i].msg_hdrs);
 	}
 	free(xs);
 	curl_multi_cleanup(multi);
@@ -282,6 +334,7 @@ main(int argc, char **argv)
 	struct tally t = { 0 };
 	double secs = 0;
 	const char *file;
+	size_t hlen = 0;
 	int ch;
 
 	while ((ch = getopt(argc, argv, "c:H:n:p:")) != -1) {
@@ -310,6 +363,15 @@ main(int argc, char **argv)
 		j.to = argv[3];
 		j.rcpt = curl_slist_append(NULL, j.to);
 		file = argv[4];
+	} else if (argc == 6 && strcmp(argv[0], "smtpmime") == 0) {
+		j.mode = MODE_SMTP_MIME;
+		j.from = argv[2];
+		j.to = argv[3];
+		j.rcpt = curl_slist_append(NULL, j.to);
+		if ((j.hdrs = read_file(argv[4], &hlen)) == NULL)
+			return 1;
+		j.hdrs[hlen < 1 ? 0 : hlen - (j.hdrs[hlen - 1] == '\n')] = '\0';
+		file = argv[5];
 	} else if (argc == 3 && strcmp(argv[0], "http") == 0) {
 		j.mode = MODE_HTTP;
 		file = argv[2];
@@ -329,7 +391,8 @@ main(int argc, char **argv)
 	    "\"parallel\": %ld, \"ok\": %ld, \"failed\": %ld, "
 	    "\"seconds\": %.6f, \"per_s\": %.1f, \"connects\": %ld, "
 	    "\"curl\": \"%s\", \"first_error\": \"",
-	    j.mode == MODE_SMTP ? "smtp" : "http", j.count, j.len,
+	    j.mode == MODE_SMTP ? "smtp" : j.mode == MODE_SMTP_MIME ?
+	    "smtpmime" : "http", j.count, j.len,
 	    j.parallel, t.ok, t.failed, secs, secs > 0 ? t.ok / secs : 0.0,
 	    t.connects, curl_version_info(CURLVERSION_NOW)->version);
 	json_text(t.first_error);
@@ -337,6 +400,7 @@ main(int argc, char **argv)
 	curl_slist_free_all(j.headers);
 	curl_slist_free_all(j.rcpt);
 	free(j.data);
+	free(j.hdrs);
 	curl_global_cleanup();
 	return t.failed > 0 ? 1 : 0;
 }

@@ -11,6 +11,9 @@ curl_harness.  Prints one JSON object:
                 kept open for all its messages (-d), messages of crmd's
                 size (the payload length is calibrated on a capture)
   harness_smtp  the bare libcurl multi harness, crmd's very message
+  harness_smtp_mime
+                the harness building each message as crmd must, with
+                libcurl's MIME API, from crmd's header lines and text
   wrk_http, wrk_https
                 wrk POSTing crmd's SMS body with its headers to nginx
   harness_http, harness_https
@@ -91,6 +94,26 @@ def smtp_source(sinks, probe, n, sessions):
             "seconds": secs, "per_s": n / secs}
 
 
+def mime_parts(probe_dir):
+    """crmd's email split for the harness's smtpmime mode: its header
+    lines (unfolded) and its decoded text, written next to it."""
+    import email
+    import email.policy
+    with open(os.path.join(probe_dir, "email.eml"), "rb") as f:
+        msg = email.message_from_binary_file(f, policy=email.policy.compat32)
+    heads = os.path.join(probe_dir, "email.headers")
+    text = os.path.join(probe_dir, "email.text")
+    with open(heads, "w", encoding="ascii") as f:
+        for k in ("From", "To", "Subject", "Date", "Message-ID"):
+            v = re.sub(r"\r?\n[ \t]+", " ", msg[k])
+            f.write("%s: %s\n" % (k, v))
+    part = next(p for p in msg.walk()
+                if p.get_content_type() == "text/plain")
+    with open(text, "wb") as f:
+        f.write(part.get_payload(decode=True))
+    return heads, text
+
+
 def harness(binary, args, what):
     r = subprocess.run([binary] + args, capture_output=True, text=True)
     try:
@@ -148,6 +171,11 @@ def main(sinks_file, probe_dir, binary):
         "-n", str(ne), "-p", str(conc), "smtp",
         "smtp://127.0.0.1:%d" % sinks["smtp"]["port"], probe["from"],
         probe["to"], os.path.join(probe_dir, "email.eml")], "harness smtp")
+    heads, text = mime_parts(probe_dir)
+    res["harness_smtp_mime"] = harness(binary, [
+        "-n", str(ne), "-p", str(conc), "smtpmime",
+        "smtp://127.0.0.1:%d" % sinks["smtp"]["port"], probe["from"],
+        probe["to"], heads, text], "harness smtp, MIME built per message")
     res["wrk_http"] = wrk(http, probe_dir, probe["sms_headers"], secs,
                           conc)
     res["harness_http"] = harness(binary, [
