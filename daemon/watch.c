@@ -49,6 +49,7 @@ struct watch {
 	int64_t		 version;
 	int64_t		 lag_us;	/* first re-check after the wake-up */
 	int64_t		 woke_us;	/* monotonic instant of the wake-up */
+	int64_t		 first_us;	/* ... of the first window's, if chained */
 	int64_t		 step_us;	/* current re-check interval */
 	int		 rechecks;	/* re-checks in this window */
 	int64_t		 wall_mono_us;	/* CLOCK_REALTIME - CLOCK_MONOTONIC */
@@ -160,7 +161,8 @@ recheck_cb(evutil_socket_t fd, short what, void *arg)
 
 	w->rechecks++;
 	if (changed(w)) {
-		learn(w, elapsed);
+		if (w->first_us == w->woke_us)	/* a later window says little */
+			learn(w, elapsed);
 		resume_inotify(w);
 		sched_kick(w->crmd->sched);
 		outbox_kick(w->crmd->outbox);
@@ -171,16 +173,18 @@ recheck_cb(evutil_socket_t fd, short what, void *arg)
 	/* Not a commit yet: a slow one, or a long transaction spilling
 	 * pages.  While the writer goes on writing the WAL, a new window
 	 * follows it, so that its commit is seen within the window's doubled
-	 * steps of becoming visible, not at the next poll; once it stops,
+	 * steps of becoming visible, not at the next poll; crmd's own writes
+	 * meanwhile were drained as they came (watch_own_commits()), so they
+	 * do not count.  Once the writer stops, or after POLL_MS of windows,
 	 * inotify listens again and the poll is the backstop. */
 	if (elapsed + 2 * w->step_us <= RECHECK_SPAN_US)
 		recheck_in(w, 2 * w->step_us);
-	else if (drain(w)) {
+	else if (mono_us() - w->first_us < POLL_MS * 1000 && drain(w)) {
 		w->woke_us = mono_us();
 		w->rechecks = 0;
 		recheck_in(w, w->lag_us);
 	} else
-		event_add(w->ev_inotify, NULL);
+		resume_inotify(w);
 }
 
 static void
@@ -202,7 +206,7 @@ inotify_cb(evutil_socket_t fd, short what, void *arg)
 	 * stop listening until they are done.
 	 */
 	event_del(w->ev_inotify);
-	w->woke_us = mono_us();
+	w->woke_us = w->first_us = mono_us();
 	w->rechecks = 0;
 	recheck_in(w, w->lag_us);
 }
@@ -268,9 +272,14 @@ watch_new(struct crmd *crmd)
 void
 watch_own_commits(struct watch *w)
 {
-	/* In a re-check window the events are drained when it ends. */
-	if (w == NULL || w->ifd == -1 || evtimer_pending(w->ev_recheck, NULL))
+	if (w == NULL || w->ifd == -1)
 		return;
+	/* In a re-check window: the pending re-check looks at data_version
+	 * anyway; what is drained now is not a writer still writing. */
+	if (evtimer_pending(w->ev_recheck, NULL)) {
+		drain(w);
+		return;
+	}
 	/*
 	 * Our own commits queued IN_MODIFY events just now.  Consuming them
 	 * before the loop sleeps saves a wake-up and the re-checks per
