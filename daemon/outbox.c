@@ -48,6 +48,7 @@ struct pass {
 	int			 full[NCHAN];
 	int64_t			 next_due[NCHAN];
 	int			 looked[NCHAN];
+	int64_t			 refuse_from[NCHAN];	/* -1: unchanged */
 };
 
 int64_t
@@ -146,12 +147,14 @@ refuse_channel(struct outbox *o, int i, struct pass *ps)
 {
 	struct chan *ch = &o->ch[i];
 	char reason[160];
+	int64_t last_at;
 	int n, rc;
 
 	snprintf(reason, sizeof(reason), "channel %s is not configured: add "
 	    "channels.%s to crmd.conf", ch->ops->name, ch->ops->name);
 	if ((rc = store_outbox_refuse_channel(o->crmd->store, ch->ops->name,
-	    ps->t / 1000, reason, REFUSE_MAX, &n)) != STORE_OK)
+	    ps->t / 1000, reason, ch->refuse_from, REFUSE_MAX, &n,
+	    &last_at)) != STORE_OK)
 		return rc;
 	ps->dead += n;
 	if (n > 0 && !ch->warned) {
@@ -161,9 +164,11 @@ refuse_channel(struct outbox *o, int i, struct pass *ps)
 		ch->warned = 1;
 	}
 	if (n >= REFUSE_MAX) {
-		ps->full[i] = 1;	/* more: the next pass at once */
+		ps->full[i] = 1;	/* more: the next pass at once, */
+		ps->refuse_from[i] = last_at;	/* from there */
 		return STORE_OK;
 	}
+	ps->refuse_from[i] = 0;	/* done: a later one starts afresh */
 	ps->looked[i] = 1;
 	return store_outbox_next_due(o->crmd->store, ch->ops->name,
 	    &ps->next_due[i]);
@@ -355,6 +360,8 @@ pass_apply(struct outbox *o, struct pass *ps)
 	    o->reap_at > ps->lease))
 		o->reap_at = ps->lease;
 	for (int i = 0; i < NCHAN; i++) {
+		if (ps->refuse_from[i] >= 0)
+			o->ch[i].refuse_from = ps->refuse_from[i];
 		if (ps->looked[i]) {
 			o->ch[i].next_due = ps->next_due[i];
 			o->ch[i].next_due_known = 1;
@@ -430,6 +437,8 @@ pass_cb(evutil_socket_t fd, short what, void *arg)
 	if (o->stopped)
 		return;
 	memset(&ps, 0, sizeof(ps));
+	for (int i = 0; i < NCHAN; i++)
+		ps.refuse_from[i] = -1;
 	TAILQ_INIT(&ps.claimed);
 	ps.t = ob_now_ms();
 	if ((rc = pass_write(o, &ps)) == STORE_OK)
@@ -475,6 +484,7 @@ chan_configure(struct chan *ch, int64_t t)
 	pace_bucket_set(&ch->bucket, p->rate, p->burst, t);
 	pace_dest_ok(&ch->dest);	/* the new config may have fixed it */
 	ch->warned = 0;
+	ch->refuse_from = 0;
 	ch->next_due_known = 0;
 }
 

@@ -82,6 +82,7 @@ struct chan {
 	int64_t			 next_due;	/* earliest queued row, 0 none */
 	int			 next_due_known; /* else: look on the next pass */
 	int			 warned;	/* unconfigured: logged since reload */
+	int64_t			 refuse_from;	/* unconfigured: next refusals from */
 };
 
 struct outbox {

@@ -117,7 +117,7 @@ store_outbox_due(struct store *s, const char *channel, int64_t now,
 static char *
 json_ints(const int64_t *v, size_t n, size_t k)
 {
-	size_t cap = 2 + n * (k * 21 + 3), len = 0;
+	size_t cap = 3 + n * (k * 21 + 3), len = 0;
 	char *buf;
 
 	if ((buf = malloc(cap)) == NULL)
@@ -210,26 +210,40 @@ store_outbox_refuse(struct store *s, int64_t id, const char *reason)
 
 int
 store_outbox_refuse_channel(struct store *s, const char *channel,
-    int64_t now, const char *reason, int limit, int *n)
+    int64_t now, const char *reason, int64_t from, int limit, int *n,
+    int64_t *last_at)
 {
-	/* The oldest `limit` only: a backlog of a million rows is many
-	 * short transactions, not one that holds the write lock for
-	 * seconds. */
+	/* The oldest `limit` from `from` on: a backlog of a million rows is
+	 * many short transactions, not one that holds the write lock for
+	 * seconds, and each starts where the last ended rather than walking
+	 * again past other channels' due rows. */
 	static const char sql[] =
 	    "UPDATE outbox SET state = 'dead', last_error = ?3"
 	    " WHERE id IN (SELECT id FROM outbox WHERE state = 'queued'"
-	    " AND next_attempt_at <= ?2 AND channel = ?1"
-	    " ORDER BY next_attempt_at LIMIT ?4)";
+	    " AND next_attempt_at >= ?5 AND next_attempt_at <= ?2"
+	    " AND channel = ?1 ORDER BY next_attempt_at LIMIT ?4)"
+	    " RETURNING next_attempt_at";
 	sqlite3_stmt *st;
+	int rc;
 
 	*n = 0;
+	*last_at = from;
 	if ((st = store_prepare(s, sql)) == NULL)
 		return STORE_ERR;
 	store_bind_text(st, 1, channel);
 	sqlite3_bind_int64(st, 2, now);
 	store_bind_text(st, 3, reason);
 	sqlite3_bind_int(st, 4, limit);
-	return store_exec_changes(s, st, n);
+	sqlite3_bind_int64(st, 5, from);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t at = sqlite3_column_int64(st, 0);
+
+		(*n)++;
+		if (at > *last_at)
+			*last_at = at;
+	}
+	store_done(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, rc);
 }
 
 /* Binds the fence: the row and the lease it was claimed under. */
@@ -252,11 +266,13 @@ store_outbox_sent_many(struct store *s, const int64_t (*rows)[3], size_t n)
 {
 	/* json_each outside, one rowid lookup per row (the + as above). */
 	static const char sql[] =
-	    "UPDATE outbox SET state = 'sent', sent_at = x.value ->> 2,"
+	    "UPDATE outbox SET state = 'sent',"
+	    " sent_at = json_extract(x.value, '$[2]'),"
 	    " lease_until = NULL, last_error = NULL"
 	    " FROM json_each(?1) AS x"
-	    " WHERE outbox.id = x.value ->> 0 AND +outbox.state = 'sending'"
-	    " AND +outbox.lease_until = x.value ->> 1";
+	    " WHERE outbox.id = json_extract(x.value, '$[0]')"
+	    " AND +outbox.state = 'sending'"
+	    " AND +outbox.lease_until = json_extract(x.value, '$[1]')";
 	sqlite3_stmt *st;
 	char *json;
 

@@ -45,10 +45,12 @@ void	store_outbox_rows_free(struct outbox_row *, size_t n);
 int	store_outbox_defer(struct store *, int64_t id, int64_t at);
 /* A queued row is dead before any attempt (an opt-out). */
 int	store_outbox_refuse(struct store *, int64_t id, const char *reason);
-/* The oldest `limit` queued rows of an unconfigured channel due at now
- * are dead.  *n: how many. */
+/* The oldest `limit` queued rows of an unconfigured channel due at now,
+ * from next_attempt_at `from` on, are dead.  *n: how many; *last_at: the
+ * latest next_attempt_at among them (from when none). */
 int	store_outbox_refuse_channel(struct store *, const char *channel,
-	    int64_t now, const char *reason, int limit, int *n);
+	    int64_t now, const char *reason, int64_t from, int limit, int *n,
+	    int64_t *last_at);
 
 /*
  * The sent outcomes of a pass in one statement: rows[i] = { id, lease,
