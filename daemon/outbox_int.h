@@ -20,7 +20,12 @@
 
 #define FLUSH_MS	2	/* outcomes wait this long to share a commit */
 #define FLUSH_MAX	512	/* ... or until this many wait */
-#define PREFETCH_MIN	32	/* rows claimed beyond the free slots */
+/* Rows claimed beyond the free slots.  A pass runs when half are left,
+ * so this is also its batch: 32 made a pass per ~20 SMS at 35,000/s and a
+ * third of crmd's CPU went to passes; 128 gives 12 % more SMS a second
+ * (256 no more).  Claimed rows not yet started are released at stop, or
+ * after kill -9 wait for their lease; they are never sent twice. */
+#define PREFETCH_MIN	128
 #define LEASE_MARGIN_S	1	/* a transfer ends this long before its lease */
 
 /* Defaults for a zeroed config (conf_delivery.c has the same). */
