@@ -54,25 +54,23 @@ case $what in
 *) exit 0 ;;
 esac
 
-# perf tells the daemon's wake-ups from its waits for the disk (the
-# reminders benchmark's wake-ups per external commit).
-if ! command -v perf >/dev/null 2>&1; then
+# Installs one Debian package, quietly.
+apt_install() {
 	sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo="sudo"
-	echo "bench/deps.sh: installing linux-perf" >&2
+	echo "bench/deps.sh: installing $1" >&2
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
-	    --no-install-recommends linux-perf >/dev/null
-fi
+	    --no-install-recommends "$1" >/dev/null
+}
+
+# perf tells the daemon's wake-ups from its waits for the disk (the
+# reminders benchmark's wake-ups per external commit).
+command -v perf >/dev/null 2>&1 || apt_install linux-perf
 
 if ! command -v redis-server >/dev/null 2>&1 &&
     [ ! -x /usr/bin/redis-server ]; then
-	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo="sudo"
-	echo "bench/deps.sh: installing redis-server" >&2
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
-	    --no-install-recommends redis-server >/dev/null
+	apt_install redis-server
 fi
 
 for tool in node npm; do
