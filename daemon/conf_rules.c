@@ -391,8 +391,8 @@ static const char *const tag_rule_keys[] = {
 	"name", "when", "add", "remove", NULL
 };
 
-static void
-free_tag_rule(struct conf_tag_rule *t)
+void
+conf_tag_rule_free(struct conf_tag_rule *t)
 {
 	free(t->name);
 	free(t->when_text);
@@ -434,7 +434,7 @@ load_tag_rule(struct ctx *c, const config_setting_t *g, const char *name,
 				break;
 			}
 	if (bad > 0 || c->nerrs > 0) {
-		free_tag_rule(t);
+		conf_tag_rule_free(t);
 		return -1;
 	}
 	return 0;
@@ -742,7 +742,7 @@ free_rule_lists(struct conf_rules *r)
 	size_t i;
 
 	for (i = 0; i < r->ntag_rules; i++)
-		free_tag_rule(&r->tag_rules[i]);
+		conf_tag_rule_free(&r->tag_rules[i]);
 	free(r->tag_rules);
 	r->tag_rules = NULL;
 	r->ntag_rules = 0;

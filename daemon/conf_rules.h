@@ -78,6 +78,9 @@ struct conf_assign {
 	int		  line;
 };
 
+/* Frees what a tagging rule holds (not the rule itself). */
+void	conf_tag_rule_free(struct conf_tag_rule *);
+
 struct conf_rules {
 	struct conf_tag_rule	*tag_rules;
 	size_t			 ntag_rules;

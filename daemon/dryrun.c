@@ -53,16 +53,6 @@ recompile(const char *text)
 	return rule_compile(text, &err);
 }
 
-static void
-free_tag_rule(struct conf_tag_rule *t)
-{
-	free(t->name);
-	free(t->when_text);
-	rule_free(t->when);
-	free_strings(t->add, t->nadd);
-	free_strings(t->remove, t->nremove);
-}
-
 static int
 copy_tag_rule(struct conf_tag_rule *to, const struct conf_tag_rule *from)
 {
@@ -276,7 +266,7 @@ dryrun_free(struct dryrun *d)
 		free(d->changes[i].sample);
 	free(d->changes);
 	for (i = 0; i < d->rules.ntag_rules; i++)
-		free_tag_rule(&d->rules.tag_rules[i]);
+		conf_tag_rule_free(&d->rules.tag_rules[i]);
 	free(d->rules.tag_rules);
 	rule_free(d->event_when);
 	free(d->name);
