@@ -46,6 +46,7 @@ struct crmd {
 	int			 debug;		/* -d given */
 	int			 foreground;	/* -d or -F given */
 	time_t			 started_at;
+	int64_t			 started_mono;	/* CLOCK_MONOTONIC s: uptime */
 	time_t			 last_reload_at;	/* 0: never */
 	int			 stopping;
 };
@@ -63,5 +64,15 @@ void	crmd_stop(struct crmd *, const char *why);
 
 /* daemon.c: set up everything after the config is loaded; run the loop. */
 int	crmd_run(struct crmd *);
+
+/* Seconds of CLOCK_MONOTONIC: durations a wall-clock step cannot bend. */
+static inline int64_t
+crmd_mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
 
 #endif

@@ -268,6 +268,7 @@ crmd_run(struct crmd *crmd)
 	int rc = 1;
 
 	crmd->started_at = time(NULL);
+	crmd->started_mono = crmd_mono_s();
 	apply_log_level(crmd);
 	if ((crmd->base = new_base()) == NULL) {
 		log_warnx("cannot create the event loop");

@@ -107,6 +107,15 @@ class ClockStep(DaemonTest):
         self.u = self.crm.user()
         self.c = self.crm.customer(owner=self.u)
 
+    def test_uptime_ignores_wall_clock_steps(self):
+        def uptime():
+            r = self.d.request({"v": 1, "cmd": "status"})
+            return r["data"]["uptime_s"]
+        self.clock.step(-HOUR)
+        self.assertTrue(0 <= uptime() < 300, uptime())
+        self.clock.step(3 * HOUR)
+        self.assertTrue(0 <= uptime() < 300, uptime())
+
     # -- helpers --
 
     def remove_faketime_shm(self):
