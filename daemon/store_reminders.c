@@ -268,17 +268,26 @@ int
 store_reminder_insert(struct store *s, const struct new_reminder *r,
     int64_t *id)
 {
-	static const char sql[] =
+	/*
+	 * Two statements, not one upsert: after an upsert SQLite cannot say
+	 * whether it inserted, and last_insert_rowid, per connection and not
+	 * per table, may equal the new id by chance (an audit row's, say).
+	 */
+	static const char insert_sql[] =
 	    "INSERT INTO reminders (customer_id, user_id, plan_id, kind,"
 	    " due_at, channels, note, source, dedup_key)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-	    " ON CONFLICT (dedup_key) DO UPDATE SET state = 'pending',"
-	    " user_id = ?2, due_at = ?5, channels = ?6, note = ?7"
-	    " WHERE state = 'pending' OR (?10 AND state = 'cancelled')";
+	    " ON CONFLICT (dedup_key) DO NOTHING";
+	static const char update_sql[] =
+	    "UPDATE reminders SET state = 'pending', user_id = ?2, due_at = ?3,"
+	    " channels = ?4, note = ?5"
+	    " WHERE dedup_key = ?1"
+	    " AND (state = 'pending' OR (?6 AND state = 'cancelled'))";
 	sqlite3_stmt *st;
-	int rc;
+	int rc, inserted;
 
-	if ((st = store_prepare(s, sql)) == NULL)
+	*id = 0;
+	if ((st = store_prepare(s, insert_sql)) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, r->customer_id);
 	sqlite3_bind_int64(st, 2, r->user_id);
@@ -289,14 +298,22 @@ store_reminder_insert(struct store *s, const struct new_reminder *r,
 	store_bind_text(st, 7, r->note ? r->note : "");
 	store_bind_text(st, 8, r->source);
 	store_bind_text(st, 9, r->dedup_key);
-	sqlite3_bind_int(st, 10, r->revive != 0);
-	int64_t before = sqlite3_last_insert_rowid(sqlite3_db_handle(st));
-	rc = store_exec(s, st);
-	/* An upsert's update leaves last_insert_rowid alone. */
-	*id = rc == STORE_OK && store_changes(s) == 1 &&
-	    sqlite3_last_insert_rowid(sqlite3_db_handle(st)) != before ?
-	    sqlite3_last_insert_rowid(sqlite3_db_handle(st)) : 0;
-	return rc;
+	if ((rc = store_exec_changes(s, st, &inserted)) != STORE_OK)
+		return rc;
+	if (inserted) {
+		*id = sqlite3_last_insert_rowid(sqlite3_db_handle(st));
+		return STORE_OK;
+	}
+	/* The key exists: the source was edited, or revives it. */
+	if ((st = store_prepare(s, update_sql)) == NULL)
+		return STORE_ERR;
+	store_bind_text(st, 1, r->dedup_key);
+	sqlite3_bind_int64(st, 2, r->user_id);
+	sqlite3_bind_int64(st, 3, r->due_at);
+	store_bind_text(st, 4, r->channels ? r->channels : "");
+	store_bind_text(st, 5, r->note ? r->note : "");
+	sqlite3_bind_int(st, 6, r->revive != 0);
+	return store_exec(s, st);
 }
 
 int

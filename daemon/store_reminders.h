@@ -100,8 +100,9 @@ struct new_reminder {
 /*
  * Inserts unless dedup_key exists: *id = new id, or 0 if it existed.  An
  * existing pending row takes the new due time, user, channels and note
- * (the source was edited); a cancelled one is revived only with revive.  Revival is for sources whose occurrence can come back:
- * a plan paused and resumed, a contract end date changed and changed back.
+ * (the source was edited); a cancelled one is revived only with revive.
+ * Revival is for sources whose occurrence can come back: a plan paused
+ * and resumed, a contract end date changed and changed back.
  */
 int	store_reminder_insert(struct store *, const struct new_reminder *,
 	    int64_t *id);

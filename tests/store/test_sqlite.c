@@ -16,6 +16,7 @@
 
 #include "migrate.h"
 #include "store.h"
+#include "store_reminders.h"
 #include "testdb.h"
 
 static struct store *
@@ -348,10 +349,53 @@ test_checkpointer_follows_own_commits(void **state)
 	store_close(s);
 }
 
+/*
+ * The id a reminder insert reports is the reminder's, even when the last
+ * row this connection inserted elsewhere (an audit row) has the same
+ * rowid, and 0 only when the dedup key existed.
+ */
+static void
+test_reminder_insert_reports_its_own_id(void **state)
+{
+	struct testdb		*t = *state;
+	struct store		*s = migrated(t->path, 1000);
+	sqlite3			*db = store_sqlite_handle(s);
+	struct new_reminder	 r = { .customer_id = 1, .user_id = 1,
+	    .kind = "followup", .due_at = 2000000000, .source = "crmctl" };
+	int64_t			 id = -1;
+
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO users(id, name)"
+	    " VALUES (1, '张伟'); INSERT INTO customers(id, code, name)"
+	    " VALUES (1, '202611-0001', '上海明远')", NULL, NULL, NULL),
+	    SQLITE_OK);
+	/* audit_log's first row: rowid 1, as the first reminder's will be. */
+	assert_int_equal(store_audit(s, "test", "fill", 0, "x"), STORE_OK);
+	assert_int_equal(store_reminder_insert(s, &r, &id), STORE_OK);
+	assert_int_equal(id, 1);
+	r.dedup_key = "k:1";
+	assert_int_equal(store_reminder_insert(s, &r, &id), STORE_OK);
+	assert_int_equal(id, 2);
+	r.due_at += 60;		/* the source edited: the row follows */
+	assert_int_equal(store_reminder_insert(s, &r, &id), STORE_OK);
+	assert_int_equal(id, 0);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), max(due_at)"
+	    " FROM reminders WHERE dedup_key = 'k:1'", -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 1);
+	assert_int_equal(sqlite3_column_int64(st, 1), 2000000060);
+	sqlite3_finalize(st);
+	store_close(s);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_reminder_insert_reports_its_own_id,
+		    testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_pragmas_on_open,
 		    testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(
