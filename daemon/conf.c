@@ -4,7 +4,7 @@
  * of redis' config.c.  A new setting is a new row; a new section is a row
  * of type KEY_GROUP pointing at its own table.  A group row's offset is
  * added to its keys' offsets, so one table serves every copy of a group
- * (templates.<kind>.<channel> is 7 x 4 groups and three leaf rows).  Every
+ * (templates.<kind>.<channel> is 11 x 4 groups and three leaf rows).  Every
  * problem is collected as "FILE:LINE: message" and reported together, so
  * one run of `crmd -n` shows the admin everything to fix.  The delivery
  * keys (channels, outbox, quiet_hours) have their rows here and their
@@ -262,6 +262,10 @@ static const struct conf_key templates_keys[] = {
 	TEMPLATE_KIND("custom", KIND_CUSTOM),
 	TEMPLATE_KIND("escalation", KIND_ESCALATION),
 	TEMPLATE_KIND("digest", KIND_DIGEST),
+	TEMPLATE_KIND("stale", KIND_STALE),
+	TEMPLATE_KIND("stale_escalation", KIND_STALE_ESCALATION),
+	TEMPLATE_KIND("assigned", KIND_ASSIGNED),
+	TEMPLATE_KIND("event", KIND_EVENT),
 	{ .name = NULL }
 };
 

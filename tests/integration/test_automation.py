@@ -272,6 +272,38 @@ stale = ( { status = "potential"; days = 60; } );
         self.assertEqual(r["status"], 400)
 
 
+class StaleTemplates(Automation):
+    """templates.stale overrides the built-in texts, channel by channel."""
+    extra_conf = ALWAYS_OPEN + QUIET + """
+stale = ( { status = "potential"; days = 30;
+            channels = [ "inapp", "email" ]; } );
+templates = {
+  stale = {
+    inapp = { subject = "【重点】{customer.name}：{reminder.note}"; };
+    email = { subject = "请跟进 {customer.name}";
+              body = "{user.name}：{reminder.note}"; };
+  };
+};
+"""
+
+    def test_stale_messages_use_the_configured_templates(self):
+        u = self.crm.user(name="张伟")
+        c = self.customer("上海明远科技有限公司", owner=u,
+                          created=now() - 90 * DAY)
+        self.ctl_ok("stale", "sweep")
+        wait_for(lambda: self.crm.q1("SELECT count(*) FROM outbox WHERE"
+                                     " customer_id = ?", (c,)),
+                 what="the owner to be told")
+        self.assertEqual(self.crm.q1("SELECT title FROM notifications WHERE"
+                                     " customer_id = ?", (c,)),
+                         "【重点】上海明远科技有限公司：30 天未跟进（潜在客户）")
+        [(subject, body)] = self.crm.q("SELECT subject, body FROM outbox"
+                                       " WHERE customer_id = ? AND channel"
+                                       " = 'email'", (c,))
+        self.assertEqual(subject, "请跟进 上海明远科技有限公司")
+        self.assertIn("张伟：30 天未跟进（潜在客户）", body)
+
+
 class Callback(Automation):
     """The manuals' example: tag 高意向 -> call back within 24 hours."""
     extra_conf = ALWAYS_OPEN + QUIET + """
