@@ -10,6 +10,7 @@
  * before each COMMIT so a migration cannot leave dangling references.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,87 @@ fk_violation(sqlite3 *db)
 	return msg;
 }
 
+/* The integer a one-row query (a pragma) gives; -1 with *why set. */
+static int64_t
+pragma_int(sqlite3 *db, const char *pragma, char **why)
+{
+	sqlite3_stmt	*st;
+	int64_t		 v = -1;
+
+	if (sqlite3_prepare_v2(db, pragma, -1, &st, NULL) != SQLITE_OK) {
+		*why = store_errorf("%s: %s", pragma, sqlite3_errmsg(db));
+		return -1;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	else
+		*why = store_errorf("%s: %s", pragma, sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return v;
+}
+
+static char *
+edit_one(sqlite3 *db, sqlite3_stmt *st, const struct schema_edit *e)
+{
+	int rc;
+
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, e->table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, e->from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, e->to, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		return store_errorf("editing table %s: %s", e->table,
+		    sqlite3_errmsg(db));
+	if (sqlite3_changes(db) != 1)
+		return store_errorf("table %s does not have the text \"%s\" "
+		    "that an earlier crmd wrote; its schema was changed by "
+		    "other means, so crmd will not edit it", e->table, e->from);
+	return NULL;
+}
+
+/*
+ * The edits of one migration (migrate.h), then the schema version bumped
+ * so other connections read the schema again, and this connection's
+ * parsed schema dropped (writable_schema = RESET) so the next statement
+ * parses the new text: a typo in it fails here, inside the transaction.
+ */
+static char *
+edit_schema(sqlite3 *db, const struct schema_edit *edits)
+{
+	static const char sql[] =
+	    "UPDATE sqlite_schema SET sql = replace(sql, ?2, ?3)"
+	    " WHERE type = 'table' AND name = ?1 AND instr(sql, ?2) > 0";
+	sqlite3_stmt	*st = NULL;
+	char		*why = NULL, *bump;
+	int64_t		 cookie;
+
+	if ((cookie = pragma_int(db, "PRAGMA schema_version", &why)) == -1)
+		return why;
+	if (sqlite3_exec(db, "PRAGMA writable_schema = ON", NULL, NULL,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		why = store_errorf("%s", sqlite3_errmsg(db));
+	for (const struct schema_edit *e = edits; why == NULL &&
+	    e->table != NULL; e++)
+		why = edit_one(db, st, e);
+	sqlite3_finalize(st);
+	if (why == NULL) {
+		/* A pragma takes no bound parameters; the value is ours. */
+		bump = sqlite3_mprintf("PRAGMA schema_version = %lld",
+		    (long long)cookie + 1);
+		if (bump == NULL || sqlite3_exec(db, bump, NULL, NULL,
+		    NULL) != SQLITE_OK)
+			why = store_errorf("bumping the schema version: %s",
+			    sqlite3_errmsg(db));
+		sqlite3_free(bump);
+	}
+	sqlite3_exec(db, "PRAGMA writable_schema = RESET", NULL, NULL, NULL);
+	if (why == NULL)
+		(void)pragma_int(db, "SELECT count(*) FROM sqlite_schema",
+		    &why);
+	return why;
+}
+
 /*
  * Runs m in one write transaction.  The version is read again under the
  * write lock so that a migration another process finished while we waited
@@ -145,6 +227,8 @@ apply(sqlite3 *db, const struct migration *m)
 		sqlite3_free(emsg);
 		goto fail;
 	}
+	if (m->edits != NULL && (why = edit_schema(db, m->edits)) != NULL)
+		goto fail;
 	if ((why = fk_violation(db)) != NULL)
 		goto fail;
 	/* A pragma takes no bound parameters; the value is our own int. */

@@ -14,14 +14,30 @@
 struct store;
 
 /*
+ * A change to the text of a table's CREATE statement, made in place the
+ * way the SQLite manual allows for a CHECK constraint that every row
+ * already satisfies (its ALTER TABLE page): sqlite_schema is edited
+ * under writable_schema and the schema version bumped, so that every
+ * connection, the CRM application's too, reads the schema again.
+ */
+struct schema_edit {
+	const char	*table;
+	const char	*from;		/* text as an earlier migration wrote it */
+	const char	*to;
+};
+
+/*
  * One step of the schema.  version is what PRAGMA user_version reads once
  * sql has run; a list holds versions 1, 2, ... n in order.  sql may hold
  * several statements but no BEGIN/COMMIT: the engine owns the transaction.
+ * edits, if not NULL, ends with an entry whose table is NULL; they are
+ * made after sql, and a from that is not found is an error.
  */
 struct migration {
-	int		 version;
-	const char	*name;
-	const char	*sql;
+	int				 version;
+	const char			*name;
+	const char			*sql;
+	const struct schema_edit	*edits;
 };
 
 /* schema.c: the migrations this binary carries, oldest first. */

@@ -128,6 +128,10 @@ test_enumerations_are_checked(void **state)
 		    " ('sms', '138', 'y', 'lost')",
 		"INSERT INTO followups (customer_id, user_id, at, method)"
 		    " VALUES (1, 1, 1, 'telepathy')",
+		"INSERT INTO change_log (tbl, row_id, op) VALUES"
+		    " ('customers', 1, 'upsert')",
+		"INSERT INTO rule_changes (customer_id, event) VALUES"
+		    " (1, 'tag_renamed')",
 		"INSERT INTO tags (id, name) VALUES (1, 'vip');"
 		    "INSERT INTO customer_tags (customer_id, tag_id, source)"
 		    " VALUES (1, 1, 'auto')",
