@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include "log.h"
 
@@ -60,14 +61,26 @@ fail(char **err, const char *what)
 	return NULL;
 }
 
-/* Detaches x from the multi handle and gives its easy handle back. */
+/*
+ * Detaches x from the multi handle and gives its easy handle back.
+ *
+ * A transfer that failed inside libcurl's "done" step (the reply to
+ * SMTP's final dot timed out, or a stop aborted the wait) leaves its
+ * connection in the cache as if nothing were pending (libcurl 7.88): the
+ * late reply would be read as the next message's.  Such a connection is
+ * shut down here, so libcurl finds it dead instead of reusing it.
+ */
 static void
 finish(struct curlev *cl, struct xfer *x, CURLcode res)
 {
 	CURL *easy = x->easy;
 	curlev_done_cb cb = x->cb;
 	void *arg = x->arg;
+	curl_socket_t s = CURL_SOCKET_BAD;
 
+	if (res != CURLE_OK && curl_easy_getinfo(easy, CURLINFO_ACTIVESOCKET,
+	    &s) == CURLE_OK && s != CURL_SOCKET_BAD)
+		shutdown(s, SHUT_RDWR);
 	curl_multi_remove_handle(cl->multi, easy);
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, x->prev_private);
 	TAILQ_REMOVE(&cl->xfers, x, entry);

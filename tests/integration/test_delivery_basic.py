@@ -4,6 +4,7 @@ email to Debian's aiosmtpd and an SMS and a webhook to Python's
 http.server, each reaching state 'sent' with the right bytes on the wire.
 Also the rules applied at the moment of sending: a customer's opt-out,
 quiet hours for customer SMS, and a channel that is not configured."""
+import asyncio
 import email
 import email.policy
 import http.server
@@ -64,9 +65,17 @@ class HttpServer:
 SMS_BODY = r'{{\"phone\":\"{to}\",\"content\":\"{text}\",\"ref\":\"{key}\"}}'
 
 
+SLOW_REPLY_S = 4
+
+
 class Relay:
     """aiosmtpd's handler: refuses one mailbox permanently, like a relay
-    that knows its users; accepts the rest."""
+    that knows its users, and is slow to accept mail for another; accepts
+    the rest."""
+    def __init__(self):
+        self.scanning = threading.Event()
+        self.answered = threading.Event()
+
     async def handle_RCPT(self, server, session, envelope, address, opts):
         if address.startswith("nobody@"):
             return "550 5.1.1 <%s>: no such user here" % address
@@ -74,10 +83,17 @@ class Relay:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        # A relay that scans mail before it answers the final dot, as
+        # RFC 5321 gives it minutes to: crmd must not wait with it.
+        if any(r.startswith("slow@") for r in envelope.rcpt_tos) and \
+                not self.scanning.is_set():
+            self.scanning.set()
+            await asyncio.sleep(SLOW_REPLY_S)
+            self.answered.set()
         return "250 OK"
 
 
-def channels_conf(smtp_port, http_port, webhook=True):
+def channels_conf(smtp_port, http_port, webhook=True, email_extra=""):
     hook = ("""	webhook = {
 		url = "http://127.0.0.1:%d/hook?token=s3cret";
 		json_field = "code";
@@ -89,7 +105,7 @@ channels = {
 	email = {
 		url = "smtp://127.0.0.1:%d";
 		from = "客户管理系统 <crm@example.com>";
-		starttls = "none";
+		starttls = "none";%s
 	};
 	sms = {
 		url = "http://127.0.0.1:%d/sms";
@@ -101,11 +117,12 @@ channels = {
 	};
 %s};
 outbox = { backoff_min = "1s"; backoff_max = "2s"; lifetime = "1h"; };
-""" % (smtp_port, http_port, SMS_BODY, hook)
+""" % (smtp_port, email_extra, http_port, SMS_BODY, hook)
 
 
 class DeliveryBasic(DaemonTest):
     webhook = True
+    email_extra = ""
 
     def setUp(self):
         self.smtp_dir = tempfile.mkdtemp(prefix="crmd-smtp-")
@@ -117,7 +134,7 @@ class DeliveryBasic(DaemonTest):
         self.http = HttpServer()
         self.addCleanup(self.http.close)
         self.extra_conf = channels_conf(self.smtp.port, self.http.port,
-                                        self.webhook)
+                                        self.webhook, self.email_extra)
         super().setUp()
         self.d.start()
         self.crm = Crm(self.d)
@@ -208,6 +225,26 @@ class ThreeChannels(DeliveryBasic):
         self.assertEqual(row["attempts"], 1)
         self.assertTrue(any(b"RCPT TO:<nobody@example.com>" in s
                             for s in self.smtp.sessions()))
+
+
+class RelaySlowerThanTimeout(DeliveryBasic):
+    email_extra = ' timeout = "2s"; connect_timeout = "1s";'
+
+    def test_late_reply_is_not_taken_for_the_next_message(self):
+        # The relay answers the final dot after crmd gave up: libcurl
+        # keeps that connection, and the late "250" would be read as the
+        # reply to the next message's MAIL FROM, and so on down.
+        slow = self.crm.outbox("email", "slow@example.com", subject="s",
+                               body="b", key="slow:3")
+        wait_for(lambda: self.row(slow)["attempts"] == 1 and
+                 self.row(slow)["state"] == "queued", timeout=20,
+                 what="the slow message to time out")
+        self.assertIn("timeout", self.row(slow)["last_error"])
+        nxt = self.crm.outbox("email", "li.na@example.com", subject="n",
+                              body="next", key="next:3")
+        row = self.wait_state(nxt, "sent")
+        self.assertEqual(row["attempts"], 1, row)
+        self.wait_state(slow, "sent")
 
 
 class CustomersAndChannels(DeliveryBasic):
