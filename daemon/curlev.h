@@ -1,8 +1,10 @@
 /*
- * libcurl's multi_socket API driven by a libevent loop: the one transport
- * under crmd's SMTP, SMS and webhook channels.  Transfers run on the loop
- * without ever blocking it; the multi handle keeps the connection cache,
- * so consecutive transfers to one host reuse their connections.
+ * libcurl's multi_socket API driven by a libevent loop: the transport
+ * under crmd's SMTP, SMS and webhook channels.  Transfers run on the loop;
+ * the multi handle keeps the connection cache, so consecutive transfers
+ * to one host reuse their connections.  HTTP transfers never block the
+ * loop; an SMTP one may wait inside libcurl for the reply to its final dot
+ * (curl #8555), so email runs this on a thread of its own (curlthread.h).
  *
  * Ownership: curlev never creates or destroys an easy handle.  The caller
  * builds one, hands it to curlev_add() and gets it back exactly once, in

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "curlev.h"
+#include "curlthread.h"
 #include "gateway.h"
 #include "log.h"
 #include "outbox_int.h"
@@ -488,17 +489,73 @@ chan_configure(struct chan *ch, int64_t t)
 	ch->next_due_known = 0;
 }
 
+/* -- the transport (outbox_int.h) ------------------------------------- */
+
+static int
+transport_new(struct chan *ch, struct event_base *base)
+{
+	char *err = NULL;
+
+	if (ch->ops != &send_email_ops) {
+		if ((ch->cl = curlev_new(base, &err)) != NULL)
+			return 0;
+	} else {
+		for (; ch->nct < EMAIL_THREADS; ch->nct++)
+			if ((ch->ct[ch->nct] = curlthread_new(base, &err)) ==
+			    NULL)
+				break;
+		if (ch->nct == EMAIL_THREADS)
+			return 0;
+	}
+	log_warnx("outbox: %s", err != NULL ? err : "out of memory");
+	free(err);
+	return -1;
+}
+
+static void
+transport_free(struct chan *ch)
+{
+	curlev_free(ch->cl);
+	ch->cl = NULL;
+	for (int k = 0; k < ch->nct; k++)
+		curlthread_free(ch->ct[k]);
+	ch->nct = 0;
+}
+
+int
+ob_xfer_add(struct chan *ch, CURL *easy, curlev_done_cb cb, void *arg)
+{
+	struct curlthread *ct;
+
+	if (ch->nct == 0)
+		return curlev_add(ch->cl, easy, cb, arg);
+	/* Taking turns: with twice the slots of connections, each thread
+	 * has its next transfer waiting. */
+	ch->next_ct = (ch->next_ct + 1) % ch->nct_used;
+	ct = ch->ct[ch->next_ct];
+	return curlthread_add(ct, easy, cb, arg);
+}
+
 static void
 configure(struct outbox *o)
 {
 	int64_t t = ob_now_ms();
-	long total = 0;
 
 	for (int i = 0; i < NCHAN; i++) {
-		chan_configure(&o->ch[i], t);
-		total += o->ch[i].concurrency;
+		struct chan *ch = &o->ch[i];
+
+		chan_configure(ch, t);
+		if (ch->cl != NULL)
+			curlev_set_limits(ch->cl, ch->concurrency, 0);
+		/* The connections shared out, the total kept: a thread
+		 * whose share is none gets no transfers. */
+		ch->nct_used = ch->concurrency < ch->nct ? ch->concurrency :
+		    ch->nct;
+		for (int k = 0; k < ch->nct_used; k++)
+			curlthread_set_limits(ch->ct[k], ch->concurrency /
+			    ch->nct_used + (k < ch->concurrency % ch->nct_used),
+			    0);
 	}
-	curlev_set_limits(o->cl, total, 0);
 }
 
 struct outbox *
@@ -508,7 +565,6 @@ outbox_new(struct crmd *crmd)
 		&send_email_ops, &send_sms_ops, &send_webhook_ops
 	};
 	struct outbox *o;
-	char *err = NULL;
 
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return NULL;
@@ -518,11 +574,11 @@ outbox_new(struct crmd *crmd)
 		o->ch[i].ops = ops[i];
 		TAILQ_INIT(&o->ch[i].ready);
 	}
-	if ((o->cl = curlev_new(crmd->base, &err)) == NULL) {
-		log_warnx("%s", err ? err : "curlev: cannot start");
-		free(err);
-		free(o);
-		return NULL;
+	for (int i = 0; i < NCHAN; i++) {
+		if (transport_new(&o->ch[i], crmd->base) == -1) {
+			outbox_free(o);
+			return NULL;
+		}
 	}
 	if ((o->ev_pass = evtimer_new(crmd->base, pass_cb, o)) == NULL) {
 		outbox_free(o);
@@ -610,8 +666,8 @@ outbox_stop(struct outbox *o)
 		ob_easy_pool_free(&o->ch[i]);
 	}
 	/* Each transfer in flight ends in done_cb, aborted: released. */
-	curlev_free(o->cl);
-	o->cl = NULL;
+	for (int i = 0; i < NCHAN; i++)
+		transport_free(&o->ch[i]);
 	final_write(o);
 	if (returned > 0)
 		log_info("outbox: %d message(s) returned to the queue", returned);

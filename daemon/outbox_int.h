@@ -72,9 +72,23 @@ struct outcome {
 	char			*reason;
 };
 
+#define EMAIL_THREADS	2
+
 struct chan {
 	struct outbox		*o;
 	const struct send_ops	*ops;
+	/*
+	 * Its transport.  HTTP runs on crmd's loop (curlev.h).  libcurl
+	 * waits for the reply to SMTP's final dot inside the transfer, so
+	 * email runs on threads of its own (curlthread.h): a slow relay
+	 * holds up none of crmd's work, and with two taking turns, one's
+	 * wait leaves the other sending.
+	 */
+	struct curlev		*cl;
+	struct curlthread	*ct[EMAIL_THREADS];
+	int			 nct;
+	int			 nct_used;	/* no more than connections */
+	int			 next_ct;
 	struct pace_bucket	 bucket;
 	struct pace_dest	 dest;
 	int			 concurrency;
@@ -92,7 +106,6 @@ struct chan {
 
 struct outbox {
 	struct crmd		*crmd;
-	struct curlev		*cl;
 	struct event		*ev_pass;
 	int64_t			 pass_at;	/* ms the timer targets, 0 none */
 	struct chan		 ch[NCHAN];
@@ -131,18 +144,30 @@ ob_configured(const struct chan *ch)
 	return ch->ops->configured(ob_delivery(ch->o));
 }
 
+/*
+ * Transfers started at once: the connections (curlev_set_limits), and on
+ * transport threads as many again, so that when one ends libcurl starts
+ * the next on that connection itself, without waiting for crmd's loop to
+ * see the end and hand over another.
+ */
+static inline int
+ob_slots(const struct chan *ch)
+{
+	return ch->nct > 0 ? 2 * ch->concurrency : ch->concurrency;
+}
+
 /* Rows claimed ahead: free slots plus enough to refill them between
  * passes. */
 static inline int
 ob_target(const struct chan *ch)
 {
-	int extra = ch->concurrency > PREFETCH_MIN ? ch->concurrency :
-	    PREFETCH_MIN;
+	int extra = ob_slots(ch) > PREFETCH_MIN ? ob_slots(ch) : PREFETCH_MIN;
 
-	return ch->concurrency + extra;
+	return ob_slots(ch) + extra;
 }
 
 /* outbox.c */
+int	ob_xfer_add(struct chan *, CURL *, curlev_done_cb, void *);
 int64_t	ob_lease_s(const struct outbox *);
 int64_t	ob_timeout_ms(const struct chan *);
 void	ob_pass_in(struct outbox *, int64_t ms);

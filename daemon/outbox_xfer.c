@@ -209,14 +209,14 @@ easy_put(struct chan *ch, CURL *easy)
 {
 	CURL **p;
 
-	if (ch->o->stopped || ch->nidle >= ch->concurrency)
+	if (ch->o->stopped || ch->nidle >= ob_slots(ch))
 		goto drop;
 	if (ch->nidle == ch->idlecap) {
-		if ((p = reallocarray(ch->idle, (size_t)ch->concurrency,
+		if ((p = reallocarray(ch->idle, (size_t)ob_slots(ch),
 		    sizeof(*p))) == NULL)
 			goto drop;
 		ch->idle = p;
-		ch->idlecap = ch->concurrency;
+		ch->idlecap = ob_slots(ch);
 	}
 	ch->idle[ch->nidle++] = easy;
 	return;
@@ -292,7 +292,7 @@ start_job(struct chan *ch, struct job *j)
 		finish_job(o, j, &out, 0);
 		return;
 	}
-	if (curlev_add(o->cl, easy, done_cb, j) == -1) {
+	if (ob_xfer_add(ch, easy, done_cb, j) == -1) {
 		ch->ops->release(j->state);
 		curl_easy_cleanup(easy);
 		send_fail(&out, SEND_RETRY, "libcurl refused the transfer");
@@ -310,7 +310,7 @@ ob_dispatch(struct chan *ch)
 	struct job *j;
 	int64_t t = ob_now_ms();
 
-	while (ch->in_flight < ch->concurrency &&
+	while (ch->in_flight < ob_slots(ch) &&
 	    (j = TAILQ_FIRST(&ch->ready)) != NULL) {
 		TAILQ_REMOVE(&ch->ready, j, entry);
 		ch->nready--;

@@ -1,6 +1,6 @@
 /*
- * curlev against a real HTTP/1.1 server (httpserver.py, stdlib Python) on
- * loopback: every transfer runs on a real libevent loop through real
+ * curlev (and curlthread, the same built with TEST_CURLTHREAD) against a
+ * real HTTP/1.1 server (httpserver.py, stdlib Python) on loopback: every transfer runs on a real libevent loop through real
  * sockets.  No assertion depends on how long anything took; the loop has
  * a 30 s watchdog only so that a bug fails instead of hanging.
  *
@@ -26,6 +26,18 @@
 #include <unistd.h>
 
 #include "curlev.h"
+
+/* Built a second time as test_curlthread: the same promises must hold
+ * with libcurl on a thread of its own (curlthread.h). */
+#ifdef TEST_CURLTHREAD
+#include "curlthread.h"
+#define curlev			curlthread
+#define curlev_new		curlthread_new
+#define curlev_free		curlthread_free
+#define curlev_add		curlthread_add
+#define curlev_active		curlthread_active
+#define curlev_set_limits	curlthread_set_limits
+#endif
 
 #define NPOSTS		200
 #define MAXCONN		8

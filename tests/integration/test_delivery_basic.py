@@ -185,6 +185,33 @@ class ThreeChannels(DeliveryBasic):
                          "您好，\n合同将于下月到期。\n.\n再见")
         self.assertEqual(self.status()["delivery"]["sent"], 1)
 
+    def test_slow_smtp_reply_does_not_stall_the_daemon(self):
+        # libcurl (7.88, curl #8555) waits for the reply to the final dot
+        # inside the transfer's "done": on crmd's event loop that would
+        # stop control requests, firing and every other transfer.
+        slow = self.crm.outbox("email", "slow@example.com", subject="s",
+                               body="b", key="slow:1")
+        self.assertTrue(self.smtp.handler.scanning.wait(20))
+        self.status()
+        quick = self.crm.outbox("sms", "+8613800138000", body="快",
+                                key="quick:1")
+        self.wait_state(quick, "sent")
+        # Had the loop waited, the email's outcome would be written first.
+        self.assertEqual(self.row(slow)["state"], "sending",
+                         "the SMS waited for the SMTP server's reply")
+        self.wait_state(slow, "sent")
+
+    def test_stop_does_not_wait_for_a_slow_relay(self):
+        slow = self.crm.outbox("email", "slow@example.com", subject="s",
+                               body="b", key="slow:2")
+        self.assertTrue(self.smtp.handler.scanning.wait(20))
+        self.assertEqual(self.d.stop(), 0)
+        self.assertFalse(self.smtp.handler.answered.is_set(),
+                         "crmd waited for the relay's reply to stop")
+        # Not lost: back in the queue for the next start.
+        row = self.row(slow)
+        self.assertEqual(row["state"], "queued", row)
+
     def test_sms_reaches_gateway_as_sent(self):
         oid = self.crm.outbox("sms", "138 0013 8000", body="王总您好，明天10点回访",
                               key="reminder:8:sms")
@@ -245,6 +272,21 @@ class RelaySlowerThanTimeout(DeliveryBasic):
         row = self.wait_state(nxt, "sent")
         self.assertEqual(row["attempts"], 1, row)
         self.wait_state(slow, "sent")
+
+
+class OneEmailConnection(DeliveryBasic):
+    email_extra = ' concurrency = 1;'
+
+    def test_email_concurrency_is_the_number_of_connections(self):
+        # Email runs on two transport threads; concurrency = 1 must still
+        # mean one connection, not one per thread.
+        ids = [self.crm.outbox("email", "li.na@example.com", subject="%d" % i,
+                               body="b", key="one:%d" % i) for i in range(6)]
+        for oid in ids:
+            self.wait_state(oid, "sent")
+        sessions = [s for s in self.smtp.sessions() if b"MAIL FROM" in s]
+        self.assertEqual(len(sessions), 1)
+        self.assertEqual(sessions[0].count(b"MAIL FROM"), 6)
 
 
 class CustomersAndChannels(DeliveryBasic):

@@ -1,0 +1,407 @@
+/*
+ * curlthread.h: a curlev on a loop of its own, in a thread of its own.
+ *
+ * Between the threads, transfers to start go one way and finished ones
+ * come back: each way a queue under one lock, with an eventfd that wakes
+ * the other side when its queue stops being empty.  Each side gathers
+ * what one turn of its loop produced and posts it once, from an event
+ * made active (it runs after the events already active in that turn), so
+ * a busy drain costs a wake-up per batch, not per transfer.  An easy
+ * handle is the caller's until curlthread_add(), then the thread's until
+ * it is in the queue back: never both sides' at once.
+ *
+ * Re-entrancy (the caller's side): done callbacks run from deliver(),
+ * never from curlthread_add(), so they may add transfers;
+ * curlthread_free() from a done callback is deferred until deliver() has
+ * finished ("depth" counts the dispatches in progress).
+ */
+#include "curlthread.h"
+
+#include <event2/event.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/queue.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* A transfer, from curlthread_add() to its done callback. */
+struct xfer {
+	TAILQ_ENTRY(xfer)	 entry;
+	struct curlthread	*ct;
+	CURL			*easy;
+	curlev_done_cb		 cb;
+	void			*arg;
+	CURLcode		 res;
+};
+TAILQ_HEAD(xferq, xfer);
+
+struct curlthread {
+	pthread_mutex_t		 mu;
+	/* Under mu. */
+	struct xferq		 adds;		/* to start */
+	struct xferq		 dones;		/* finished, for the caller */
+	long			 max_total, max_host;
+	int			 limits_changed;
+	int			 stop;
+	/* Read by libcurl's progress callback, on the thread. */
+	atomic_int		 aborting;
+	int			 add_fd;	/* eventfd: adds not empty */
+	int			 done_fd;	/* eventfd: dones not empty */
+
+	/* The caller's loop thread. */
+	struct event_base	*base;
+	struct event		*done_ev;	/* added while active > 0 */
+	struct xferq		 to_add;	/* this turn's, not yet posted */
+	struct event		*post_adds;
+	int			 active;
+	int			 depth;		/* dispatches in progress */
+	int			 closing;	/* curlthread_free() was called */
+
+	/* The thread. */
+	pthread_t		 thread;
+	int			 started;
+	struct event_base	*tbase;
+	struct curlev		*cl;
+	struct event		*add_ev;
+	struct xferq		 to_deliver;	/* this turn's, not yet posted */
+	struct event		*post_dones;
+};
+
+static void	destroy(struct curlthread *);
+
+static void *
+fail(char **err, const char *what)
+{
+	if (asprintf(err, "curlthread: %s", what) == -1)
+		*err = NULL;
+	return NULL;
+}
+
+/* Appends q to *to under the lock; wakes fd if *to was empty. */
+static void
+post(struct curlthread *ct, struct xferq *to, struct xferq *q, int fd)
+{
+	int was_empty;
+
+	if (TAILQ_EMPTY(q))
+		return;
+	pthread_mutex_lock(&ct->mu);
+	was_empty = TAILQ_EMPTY(to);
+	TAILQ_CONCAT(to, q, entry);
+	pthread_mutex_unlock(&ct->mu);
+	/* Only EAGAIN (the counter is full) can fail: awake anyway. */
+	if (was_empty)
+		(void)eventfd_write(fd, 1);
+}
+
+/* -- the thread ------------------------------------------------------- */
+
+/* Queues x for the caller, posted at the end of this turn. */
+static void
+hand_back(struct curlthread *ct, struct xfer *x, CURLcode res)
+{
+	x->res = res;
+	if (TAILQ_EMPTY(&ct->to_deliver))
+		event_active(ct->post_dones, EV_TIMEOUT, 0);
+	TAILQ_INSERT_TAIL(&ct->to_deliver, x, entry);
+}
+
+static void
+on_post_dones(evutil_socket_t fd, short what, void *arg)
+{
+	struct curlthread *ct = arg;
+
+	post(ct, &ct->dones, &ct->to_deliver, ct->done_fd);
+}
+
+/* The inner curlev's done callback. */
+static void
+on_inner_done(CURL *easy, CURLcode res, void *arg)
+{
+	struct xfer *x = arg;
+
+	hand_back(x->ct, x, res);
+}
+
+/* The caller has transfers to start, new limits, or says stop. */
+static void
+on_adds(evutil_socket_t fd, short what, void *arg)
+{
+	struct curlthread *ct = arg;
+	struct xferq in;
+	struct xfer *x;
+	eventfd_t n;
+	long total = 0, host = 0;
+	int limits, stop;
+
+	TAILQ_INIT(&in);
+	(void)eventfd_read(fd, &n);
+	pthread_mutex_lock(&ct->mu);
+	TAILQ_CONCAT(&in, &ct->adds, entry);
+	if ((limits = ct->limits_changed)) {
+		total = ct->max_total;
+		host = ct->max_host;
+		ct->limits_changed = 0;
+	}
+	stop = ct->stop;
+	pthread_mutex_unlock(&ct->mu);
+	if (limits)
+		curlev_set_limits(ct->cl, total, host);
+	while ((x = TAILQ_FIRST(&in)) != NULL) {
+		TAILQ_REMOVE(&in, x, entry);
+		if (stop)
+			hand_back(ct, x, CURLE_ABORTED_BY_CALLBACK);
+		else if (curlev_add(ct->cl, x->easy, on_inner_done, x) == -1)
+			hand_back(ct, x, CURLE_FAILED_INIT);
+	}
+	if (!stop)
+		return;
+	/* Aborts what is in flight, through on_inner_done, and closes the
+	 * cached connections; then everything goes back at once. */
+	curlev_free(ct->cl);
+	ct->cl = NULL;
+	on_post_dones(-1, 0, ct);
+	event_base_loopbreak(ct->tbase);
+}
+
+/*
+ * CURLOPT_XFERINFOFUNCTION: libcurl calls it also while it waits inside a
+ * "done" step (once a second at least), so a stop ends that wait.
+ */
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct curlthread *ct = arg;
+
+	return atomic_load_explicit(&ct->aborting, memory_order_relaxed);
+}
+
+static void *
+thread_main(void *arg)
+{
+	struct curlthread *ct = arg;
+
+	event_base_dispatch(ct->tbase);
+	return NULL;
+}
+
+/* -- the caller's loop thread ----------------------------------------- */
+
+static void
+on_post_adds(evutil_socket_t fd, short what, void *arg)
+{
+	struct curlthread *ct = arg;
+
+	post(ct, &ct->adds, &ct->to_add, ct->add_fd);
+}
+
+static void
+deliver(struct curlthread *ct, struct xferq *q)
+{
+	struct xfer *x;
+
+	ct->depth++;
+	while ((x = TAILQ_FIRST(q)) != NULL) {
+		CURL *easy = x->easy;
+		curlev_done_cb cb = x->cb;
+		void *arg = x->arg;
+		CURLcode res = x->res;
+
+		TAILQ_REMOVE(q, x, entry);
+		ct->active--;
+		free(x);
+		cb(easy, res, arg);
+	}
+	ct->depth--;
+}
+
+static void
+on_dones(evutil_socket_t fd, short what, void *arg)
+{
+	struct curlthread *ct = arg;
+	struct xferq q;
+	eventfd_t n;
+
+	TAILQ_INIT(&q);
+	(void)eventfd_read(fd, &n);
+	pthread_mutex_lock(&ct->mu);
+	TAILQ_CONCAT(&q, &ct->dones, entry);
+	pthread_mutex_unlock(&ct->mu);
+	deliver(ct, &q);
+	if (ct->depth == 0 && ct->closing) {
+		destroy(ct);
+		return;
+	}
+	/* Idle, curlthread keeps no event on the caller's loop. */
+	if (ct->active == 0)
+		event_del(ct->done_ev);
+}
+
+/* The thread starts with every signal blocked: they are the caller's. */
+static int
+start_thread(struct curlthread *ct)
+{
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&ct->thread, NULL, thread_main, ct);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ct->started = rc == 0;
+	return rc == 0 ? 0 : -1;
+}
+
+struct curlthread *
+curlthread_new(struct event_base *base, char **err)
+{
+	struct curlthread *ct;
+
+	if ((ct = calloc(1, sizeof(*ct))) == NULL)
+		return fail(err, "out of memory");
+	pthread_mutex_init(&ct->mu, NULL);
+	TAILQ_INIT(&ct->adds);
+	TAILQ_INIT(&ct->dones);
+	TAILQ_INIT(&ct->to_add);
+	TAILQ_INIT(&ct->to_deliver);
+	ct->base = base;
+	ct->add_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ct->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	/* Everything the thread uses is made here, before it starts. */
+	if (ct->add_fd == -1 || ct->done_fd == -1 ||
+	    (ct->tbase = event_base_new()) == NULL ||
+	    (ct->done_ev = event_new(base, ct->done_fd, EV_READ | EV_PERSIST,
+	    on_dones, ct)) == NULL ||
+	    (ct->post_adds = event_new(base, -1, 0, on_post_adds, ct)) ==
+	    NULL ||
+	    (ct->add_ev = event_new(ct->tbase, ct->add_fd,
+	    EV_READ | EV_PERSIST, on_adds, ct)) == NULL ||
+	    event_add(ct->add_ev, NULL) == -1 ||
+	    (ct->post_dones = event_new(ct->tbase, -1, 0, on_post_dones,
+	    ct)) == NULL) {
+		destroy(ct);
+		return fail(err, "cannot set up the transport thread's loop");
+	}
+	if ((ct->cl = curlev_new(ct->tbase, err)) == NULL) {
+		destroy(ct);
+		return NULL;
+	}
+	if (start_thread(ct) == -1) {
+		destroy(ct);
+		return fail(err, "cannot start the transport thread");
+	}
+	return ct;
+}
+
+/* Stops and joins the thread, runs every done callback still owed, frees
+ * everything.  ct->depth is 0. */
+static void
+destroy(struct curlthread *ct)
+{
+	struct xferq q;
+	struct xfer *x;
+
+	ct->closing = 1;
+	ct->depth++;		/* a nested curlthread_free() is a no-op */
+	if (ct->started) {
+		atomic_store(&ct->aborting, 1);
+		pthread_mutex_lock(&ct->mu);
+		ct->stop = 1;
+		pthread_mutex_unlock(&ct->mu);
+		(void)eventfd_write(ct->add_fd, 1);
+		pthread_join(ct->thread, NULL);
+	}
+	curlev_free(ct->cl);	/* not started: nothing was added */
+	TAILQ_INIT(&q);
+	TAILQ_CONCAT(&q, &ct->dones, entry);
+	/* Added in this turn, never posted: they did not start. */
+	while ((x = TAILQ_FIRST(&ct->to_add)) != NULL) {
+		TAILQ_REMOVE(&ct->to_add, x, entry);
+		x->res = CURLE_ABORTED_BY_CALLBACK;
+		TAILQ_INSERT_TAIL(&q, x, entry);
+	}
+	deliver(ct, &q);
+	if (ct->add_ev != NULL)
+		event_free(ct->add_ev);
+	if (ct->post_dones != NULL)
+		event_free(ct->post_dones);
+	if (ct->post_adds != NULL)
+		event_free(ct->post_adds);
+	if (ct->done_ev != NULL)
+		event_free(ct->done_ev);
+	if (ct->tbase != NULL)
+		event_base_free(ct->tbase);
+	if (ct->add_fd != -1)
+		close(ct->add_fd);
+	if (ct->done_fd != -1)
+		close(ct->done_fd);
+	pthread_mutex_destroy(&ct->mu);
+	free(ct);
+}
+
+void
+curlthread_free(struct curlthread *ct)
+{
+	if (ct == NULL || ct->closing)
+		return;
+	ct->closing = 1;
+	if (ct->depth == 0)
+		destroy(ct);
+	/* else on_dones() destroys it once its callbacks have returned */
+}
+
+int
+curlthread_add(struct curlthread *ct, CURL *easy, curlev_done_cb cb,
+    void *arg)
+{
+	struct xfer *x;
+
+	if (ct->closing)
+		return -1;
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		log_warn("curlthread: calloc");
+		return -1;
+	}
+	x->ct = ct;
+	x->easy = easy;
+	x->cb = cb;
+	x->arg = arg;
+	if (curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, on_progress) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_XFERINFODATA, ct) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L) != CURLE_OK ||
+	    (ct->active == 0 && event_add(ct->done_ev, NULL) == -1)) {
+		log_warnx("curlthread: cannot set up a transfer");
+		free(x);
+		return -1;
+	}
+	ct->active++;
+	if (TAILQ_EMPTY(&ct->to_add))
+		event_active(ct->post_adds, EV_TIMEOUT, 0);
+	TAILQ_INSERT_TAIL(&ct->to_add, x, entry);
+	return 0;
+}
+
+int
+curlthread_active(const struct curlthread *ct)
+{
+	return ct->active;
+}
+
+void
+curlthread_set_limits(struct curlthread *ct, long max_total_connections,
+    long max_host_connections)
+{
+	pthread_mutex_lock(&ct->mu);
+	ct->max_total = max_total_connections;
+	ct->max_host = max_host_connections;
+	ct->limits_changed = 1;
+	pthread_mutex_unlock(&ct->mu);
+	(void)eventfd_write(ct->add_fd, 1);
+}

@@ -1,0 +1,57 @@
+/*
+ * curlev.h on a thread of its own: the same transfers, the same promises,
+ * but libcurl runs on a loop in a thread curlthread starts, and only the
+ * done callbacks come back to the caller's loop.
+ *
+ * Why: libcurl 7.88 waits for some replies inside a transfer's "done"
+ * step, SMTP's reply to the final dot among them (curl #8555, in its TODO
+ * as "More non-blocking"), and RFC 5321 gives a relay minutes to give it.
+ * On the caller's loop that wait would stop everything else; here it
+ * stops only this thread's other transfers.
+ *
+ * The functions are curlev's, called on the caller's loop thread, with
+ * its ownership rules (curlev.h), and these differences:
+ * - Between curlthread_add() and its done callback the easy handle is the
+ *   thread's: its libcurl callbacks (write, header, read) run there, so
+ *   they may touch only the transfer's own state.
+ * - curlthread sets the handle's CURLOPT_XFERINFOFUNCTION, XFERINFODATA and
+ *   NOPROGRESS: that is how curlthread_free() ends a wait inside libcurl
+ *   (within a second).
+ * - A handle libcurl refuses comes back through its done callback with
+ *   CURLE_FAILED_INIT.
+ */
+#ifndef CRMD_CURLTHREAD_H
+#define CRMD_CURLTHREAD_H
+
+#include "curlev.h"
+
+struct event_base;
+struct curlthread;
+
+/* Starts the thread; done callbacks run on base.  NULL with *err set. */
+struct curlthread	*curlthread_new(struct event_base *base, char **err);
+
+/*
+ * Ends every transfer (in flight: CURLE_ABORTED_BY_CALLBACK; finished:
+ * its own result), runs their done callbacks, during which adding is
+ * refused, and joins the thread.  From a done callback it is deferred
+ * until that dispatch returns.  NULL is a no-op.
+ */
+void		 curlthread_free(struct curlthread *);
+
+/*
+ * Hands easy to the thread.  0; or -1 (closing, or the handle refused
+ * curlthread's options): the callback will never run and the caller
+ * still owns easy.  The callback never runs from inside this call.
+ */
+int		 curlthread_add(struct curlthread *, CURL *easy,
+		    curlev_done_cb cb, void *arg);
+
+/* Transfers added whose done callback has not yet run. */
+int		 curlthread_active(const struct curlthread *);
+
+/* curlev_set_limits() for the thread's multi handle. */
+void		 curlthread_set_limits(struct curlthread *,
+		    long max_total_connections, long max_host_connections);
+
+#endif
