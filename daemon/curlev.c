@@ -19,8 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -45,6 +47,9 @@ struct curlev {
 	struct event		*timer;
 	TAILQ_HEAD(, xfer)	 xfers;
 	TAILQ_HEAD(, sock)	 socks;	/* freed after curl_multi_cleanup */
+	curl_socket_t		*fds;	/* every socket open, idle ones too */
+	size_t			 nfds;
+	size_t			 fdcap;
 	int			 active;
 	int			 depth;		/* dispatches in progress */
 	int			 closing;	/* curlev_free() was called */
@@ -64,11 +69,13 @@ fail(char **err, const char *what)
 /*
  * Detaches x from the multi handle and gives its easy handle back.
  *
- * A transfer that failed inside libcurl's "done" step (the reply to
- * SMTP's final dot timed out, or a stop aborted the wait) leaves its
+ * An SMTP transfer that failed inside libcurl's "done" step (the reply to
+ * the final dot timed out, or a stop aborted the wait) leaves its
  * connection in the cache as if nothing were pending (libcurl 7.88): the
  * late reply would be read as the next message's.  Such a connection is
- * shut down here, so libcurl finds it dead instead of reusing it.
+ * shut down here, so libcurl finds it dead instead of reusing it.  (SMTP
+ * only: an HTTP connection stays healthy, and may already carry another
+ * stream.)
  */
 static void
 finish(struct curlev *cl, struct xfer *x, CURLcode res)
@@ -77,9 +84,13 @@ finish(struct curlev *cl, struct xfer *x, CURLcode res)
 	curlev_done_cb cb = x->cb;
 	void *arg = x->arg;
 	curl_socket_t s = CURL_SOCKET_BAD;
+	const char *scheme = NULL;
 
-	if (res != CURLE_OK && curl_easy_getinfo(easy, CURLINFO_ACTIVESOCKET,
-	    &s) == CURLE_OK && s != CURL_SOCKET_BAD)
+	if (res != CURLE_OK && curl_easy_getinfo(easy, CURLINFO_SCHEME,
+	    &scheme) == CURLE_OK && scheme != NULL &&
+	    strncasecmp(scheme, "smtp", 4) == 0 &&
+	    curl_easy_getinfo(easy, CURLINFO_ACTIVESOCKET, &s) == CURLE_OK &&
+	    s != CURL_SOCKET_BAD)
 		shutdown(s, SHUT_RDWR);
 	curl_multi_remove_handle(cl->multi, easy);
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, x->prev_private);
@@ -205,6 +216,41 @@ curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 	return evtimer_add(cl->timer, &tv) == 0 ? 0 : -1;
 }
 
+/* CURLOPT_OPENSOCKETFUNCTION: every socket is known, so a stop can cut
+ * them all, idle ones included (see destroy()). */
+static curl_socket_t
+open_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct curlev *cl = arg;
+	curl_socket_t s, *p;
+
+	if (cl->nfds == cl->fdcap) {
+		size_t cap = cl->fdcap ? 2 * cl->fdcap : 16;
+
+		if ((p = reallocarray(cl->fds, cap, sizeof(*p))) == NULL)
+			return CURL_SOCKET_BAD;
+		cl->fds = p;
+		cl->fdcap = cap;
+	}
+	s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (s != CURL_SOCKET_BAD)
+		cl->fds[cl->nfds++] = s;
+	return s;
+}
+
+static int
+close_cb(void *arg, curl_socket_t s)
+{
+	struct curlev *cl = arg;
+
+	for (size_t i = 0; i < cl->nfds; i++)
+		if (cl->fds[i] == s) {
+			cl->fds[i] = cl->fds[--cl->nfds];
+			break;
+		}
+	return close(s);
+}
+
 struct curlev *
 curlev_new(struct event_base *base, char **err)
 {
@@ -242,6 +288,16 @@ destroy(struct curlev *cl)
 
 	cl->closing = 1;
 	cl->depth++;		/* a nested curlev_free() is a no-op */
+	/*
+	 * Cut every connection first.  libcurl 7.88 ends an SMTP transfer
+	 * removed mid-message by sending the final dot (smtp_done ignores
+	 * "premature"), which would have a relay accept half a message, and
+	 * says QUIT to idle ones and waits for the reply, up to two minutes
+	 * from a relay that stopped answering.  On a cut socket both fail
+	 * at once.
+	 */
+	for (size_t i = 0; i < cl->nfds; i++)
+		shutdown(cl->fds[i], SHUT_RDWR);
 	while (!TAILQ_EMPTY(&cl->xfers))
 		finish(cl, TAILQ_FIRST(&cl->xfers), CURLE_ABORTED_BY_CALLBACK);
 	if (cl->multi != NULL)
@@ -250,6 +306,7 @@ destroy(struct curlev *cl)
 		sock_free(cl, sk);
 	if (cl->timer != NULL)
 		event_free(cl->timer);
+	free(cl->fds);
 	free(cl);
 	curl_global_cleanup();
 }
@@ -281,7 +338,18 @@ curlev_add(struct curlev *cl, CURL *easy, curlev_done_cb cb, void *arg)
 	x->cb = cb;
 	x->arg = arg;
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, &x->prev_private);
-	curl_easy_setopt(easy, CURLOPT_PRIVATE, x);
+	if (curl_easy_setopt(easy, CURLOPT_PRIVATE, x) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_cb) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, cl) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, close_cb) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, cl) != CURLE_OK) {
+		log_warnx("curlev: cannot set up a transfer");
+		curl_easy_setopt(easy, CURLOPT_PRIVATE, x->prev_private);
+		free(x);
+		return -1;
+	}
 	/* Arms the timer at 0 ms: the transfer starts on the next loop turn. */
 	if ((rc = curl_multi_add_handle(cl->multi, easy)) != CURLM_OK) {
 		log_warnx("curlev: curl_multi_add_handle: %s",

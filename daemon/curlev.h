@@ -13,6 +13,8 @@
  *
  * While a transfer is in flight curlev uses the handle's CURLOPT_PRIVATE;
  * the caller's own value is restored before the done callback runs.
+ * curlev also sets CURLOPT_OPENSOCKETFUNCTION, CLOSESOCKETFUNCTION and
+ * their data, to know every connection it may have to cut at stop.
  *
  * curl_global_init(): curlev_new() calls it and curlev_free() calls
  * curl_global_cleanup(); libcurl counts these, so keep a curlev alive for
@@ -40,9 +42,11 @@ typedef void	(*curlev_done_cb)(CURL *easy, CURLcode res, void *arg);
 struct curlev	*curlev_new(struct event_base *base, char **err);
 
 /*
- * Aborts every transfer in flight, each getting its done callback with
- * CURLE_ABORTED_BY_CALLBACK, then closes the cached connections.  During
- * those callbacks curlev_add() refuses new transfers.  NULL is a no-op.
+ * Cuts every connection (shutdown: no QUIT, no final dot for a message
+ * half sent), aborts every transfer in flight, each getting its done
+ * callback with CURLE_ABORTED_BY_CALLBACK, then frees the multi handle.
+ * During those callbacks curlev_add() refuses new transfers.  NULL is a
+ * no-op.
  */
 void		 curlev_free(struct curlev *cl);
 

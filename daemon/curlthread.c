@@ -10,6 +10,11 @@
  * handle is the caller's until curlthread_add(), then the thread's until
  * it is in the queue back: never both sides' at once.
  *
+ * The thread hands libcurl no more transfers than it has connections and
+ * keeps the rest waiting, starting the next as one ends: libcurl's clock
+ * for CURLOPT_TIMEOUT starts when it is given a transfer, even one that
+ * then waits for a connection.
+ *
  * Re-entrancy (the caller's side): done callbacks run from deliver(),
  * never from curlthread_add(), so they may add transfers;
  * curlthread_free() from a done callback is deferred until deliver() has
@@ -68,11 +73,15 @@ struct curlthread {
 	struct event_base	*tbase;
 	struct curlev		*cl;
 	struct event		*add_ev;
+	struct xferq		 waiting;	/* for one of the connections */
+	long			 limit;		/* connections, 0: no limit */
+	int			 stopping;
 	struct xferq		 to_deliver;	/* this turn's, not yet posted */
 	struct event		*post_dones;
 };
 
 static void	destroy(struct curlthread *);
+static void	on_inner_done(CURL *, CURLcode, void *);
 
 static void *
 fail(char **err, const char *what)
@@ -119,13 +128,32 @@ on_post_dones(evutil_socket_t fd, short what, void *arg)
 	post(ct, &ct->dones, &ct->to_deliver, ct->done_fd);
 }
 
-/* The inner curlev's done callback. */
+/* Gives libcurl waiting transfers while it has connections free. */
+static void
+start_waiting(struct curlthread *ct)
+{
+	struct xfer *x;
+
+	while ((x = TAILQ_FIRST(&ct->waiting)) != NULL && (ct->limit == 0 ||
+	    curlev_active(ct->cl) < ct->limit)) {
+		TAILQ_REMOVE(&ct->waiting, x, entry);
+		if (ct->stopping)
+			hand_back(ct, x, CURLE_ABORTED_BY_CALLBACK);
+		else if (curlev_add(ct->cl, x->easy, on_inner_done, x) == -1)
+			hand_back(ct, x, CURLE_FAILED_INIT);
+	}
+}
+
+/* The inner curlev's done callback: the next may start. */
 static void
 on_inner_done(CURL *easy, CURLcode res, void *arg)
 {
 	struct xfer *x = arg;
+	struct curlthread *ct = x->ct;
 
-	hand_back(x->ct, x, res);
+	hand_back(ct, x, res);
+	if (!ct->stopping)
+		start_waiting(ct);
 }
 
 /* The caller has transfers to start, new limits, or says stop. */
@@ -150,19 +178,22 @@ on_adds(evutil_socket_t fd, short what, void *arg)
 	}
 	stop = ct->stop;
 	pthread_mutex_unlock(&ct->mu);
-	if (limits)
+	if (limits) {
 		curlev_set_limits(ct->cl, total, host);
-	while ((x = TAILQ_FIRST(&in)) != NULL) {
-		TAILQ_REMOVE(&in, x, entry);
-		if (stop)
-			hand_back(ct, x, CURLE_ABORTED_BY_CALLBACK);
-		else if (curlev_add(ct->cl, x->easy, on_inner_done, x) == -1)
-			hand_back(ct, x, CURLE_FAILED_INIT);
+		ct->limit = total;
 	}
-	if (!stop)
+	TAILQ_CONCAT(&ct->waiting, &in, entry);
+	if (!stop) {
+		start_waiting(ct);
 		return;
-	/* Aborts what is in flight, through on_inner_done, and closes the
-	 * cached connections; then everything goes back at once. */
+	}
+	/* Cuts the connections and aborts what is in flight, through
+	 * on_inner_done; then everything goes back at once. */
+	ct->stopping = 1;
+	while ((x = TAILQ_FIRST(&ct->waiting)) != NULL) {
+		TAILQ_REMOVE(&ct->waiting, x, entry);
+		hand_back(ct, x, CURLE_ABORTED_BY_CALLBACK);
+	}
 	curlev_free(ct->cl);
 	ct->cl = NULL;
 	on_post_dones(-1, 0, ct);
@@ -263,13 +294,20 @@ curlthread_new(struct event_base *base, char **err)
 {
 	struct curlthread *ct;
 
-	if ((ct = calloc(1, sizeof(*ct))) == NULL)
+	/* Held until destroy() has handed every easy handle back, on this
+	 * thread: the inner curlev's own reference ends on the other. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return fail(err, "curl_global_init failed");
+	if ((ct = calloc(1, sizeof(*ct))) == NULL) {
+		curl_global_cleanup();
 		return fail(err, "out of memory");
+	}
 	pthread_mutex_init(&ct->mu, NULL);
 	TAILQ_INIT(&ct->adds);
 	TAILQ_INIT(&ct->dones);
 	TAILQ_INIT(&ct->to_add);
 	TAILQ_INIT(&ct->to_deliver);
+	TAILQ_INIT(&ct->waiting);
 	ct->base = base;
 	ct->add_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	ct->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -299,33 +337,58 @@ curlthread_new(struct event_base *base, char **err)
 	return ct;
 }
 
+void
+curlthread_stop(struct curlthread *ct)
+{
+	if (ct == NULL || !ct->started ||
+	    atomic_exchange(&ct->aborting, 1) == 1)
+		return;
+	pthread_mutex_lock(&ct->mu);
+	ct->stop = 1;
+	pthread_mutex_unlock(&ct->mu);
+	(void)eventfd_write(ct->add_fd, 1);
+}
+
+/* q gets the transfers of from, ended with res. */
+static void
+abort_into(struct xferq *q, struct xferq *from, CURLcode res)
+{
+	struct xfer *x;
+
+	while ((x = TAILQ_FIRST(from)) != NULL) {
+		TAILQ_REMOVE(from, x, entry);
+		x->res = res;
+		TAILQ_INSERT_TAIL(q, x, entry);
+	}
+}
+
 /* Stops and joins the thread, runs every done callback still owed, frees
  * everything.  ct->depth is 0. */
 static void
 destroy(struct curlthread *ct)
 {
 	struct xferq q;
-	struct xfer *x;
 
 	ct->closing = 1;
 	ct->depth++;		/* a nested curlthread_free() is a no-op */
-	if (ct->started) {
-		atomic_store(&ct->aborting, 1);
-		pthread_mutex_lock(&ct->mu);
-		ct->stop = 1;
-		pthread_mutex_unlock(&ct->mu);
-		(void)eventfd_write(ct->add_fd, 1);
+	curlthread_stop(ct);
+	if (ct->started)
 		pthread_join(ct->thread, NULL);
-	}
-	curlev_free(ct->cl);	/* not started: nothing was added */
+	/*
+	 * The thread is gone, or never ran: what it did not hand back is
+	 * collected here, so every transfer gets its callback whatever
+	 * ended its loop.
+	 */
+	ct->stopping = 1;
+	curlev_free(ct->cl);	/* into to_deliver, through on_inner_done */
+	ct->cl = NULL;
 	TAILQ_INIT(&q);
 	TAILQ_CONCAT(&q, &ct->dones, entry);
+	TAILQ_CONCAT(&q, &ct->to_deliver, entry);
+	abort_into(&q, &ct->waiting, CURLE_ABORTED_BY_CALLBACK);
+	abort_into(&q, &ct->adds, CURLE_ABORTED_BY_CALLBACK);
 	/* Added in this turn, never posted: they did not start. */
-	while ((x = TAILQ_FIRST(&ct->to_add)) != NULL) {
-		TAILQ_REMOVE(&ct->to_add, x, entry);
-		x->res = CURLE_ABORTED_BY_CALLBACK;
-		TAILQ_INSERT_TAIL(&q, x, entry);
-	}
+	abort_into(&q, &ct->to_add, CURLE_ABORTED_BY_CALLBACK);
 	deliver(ct, &q);
 	if (ct->add_ev != NULL)
 		event_free(ct->add_ev);
@@ -343,6 +406,7 @@ destroy(struct curlthread *ct)
 		close(ct->done_fd);
 	pthread_mutex_destroy(&ct->mu);
 	free(ct);
+	curl_global_cleanup();
 }
 
 void

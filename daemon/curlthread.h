@@ -47,6 +47,12 @@ void		 curlthread_free(struct curlthread *);
 int		 curlthread_add(struct curlthread *, CURL *easy,
 		    curlev_done_cb cb, void *arg);
 
+/*
+ * Tells the thread to stop, without waiting for it: curlthread_free()
+ * then joins it.  Stopping several first lets their waits end together.
+ */
+void		 curlthread_stop(struct curlthread *);
+
 /* Transfers added whose done callback has not yet run. */
 int		 curlthread_active(const struct curlthread *);
 

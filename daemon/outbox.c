@@ -512,28 +512,44 @@ transport_new(struct chan *ch, struct event_base *base)
 	return -1;
 }
 
+/* All threads told first, so that their waits end together. */
 static void
 transport_free(struct chan *ch)
 {
 	curlev_free(ch->cl);
 	ch->cl = NULL;
 	for (int k = 0; k < ch->nct; k++)
+		curlthread_stop(ch->ct[k]);
+	for (int k = 0; k < ch->nct; k++)
 		curlthread_free(ch->ct[k]);
 	ch->nct = 0;
 }
 
+/*
+ * To the thread with the fewest transfers for its connections, so that
+ * one waiting for a relay's reply gets no more while the other is free;
+ * ties go round.
+ */
 int
 ob_xfer_add(struct chan *ch, CURL *easy, curlev_done_cb cb, void *arg)
 {
-	struct curlthread *ct;
+	int best = -1;
+	long best_load = 0;
 
 	if (ch->nct == 0)
 		return curlev_add(ch->cl, easy, cb, arg);
-	/* Taking turns: with twice the slots of connections, each thread
-	 * has its next transfer waiting. */
-	ch->next_ct = (ch->next_ct + 1) % ch->nct_used;
-	ct = ch->ct[ch->next_ct];
-	return curlthread_add(ct, easy, cb, arg);
+	for (int i = 1; i <= ch->nct_used; i++) {
+		int k = (ch->next_ct + i) % ch->nct_used;
+		long load = 1000L * curlthread_active(ch->ct[k]) /
+		    ch->ct_share[k];
+
+		if (best == -1 || load < best_load) {
+			best = k;
+			best_load = load;
+		}
+	}
+	ch->next_ct = best;
+	return curlthread_add(ch->ct[best], easy, cb, arg);
 }
 
 static void
@@ -551,10 +567,11 @@ configure(struct outbox *o)
 		 * whose share is none gets no transfers. */
 		ch->nct_used = ch->concurrency < ch->nct ? ch->concurrency :
 		    ch->nct;
-		for (int k = 0; k < ch->nct_used; k++)
-			curlthread_set_limits(ch->ct[k], ch->concurrency /
-			    ch->nct_used + (k < ch->concurrency % ch->nct_used),
-			    0);
+		for (int k = 0; k < ch->nct_used; k++) {
+			ch->ct_share[k] = ch->concurrency / ch->nct_used +
+			    (k < ch->concurrency % ch->nct_used);
+			curlthread_set_limits(ch->ct[k], ch->ct_share[k], 0);
+		}
 	}
 }
 

@@ -88,6 +88,7 @@ struct chan {
 	struct curlthread	*ct[EMAIL_THREADS];
 	int			 nct;
 	int			 nct_used;	/* no more than connections */
+	int			 ct_share[EMAIL_THREADS]; /* connections each */
 	int			 next_ct;
 	struct pace_bucket	 bucket;
 	struct pace_dest	 dest;
@@ -146,9 +147,10 @@ ob_configured(const struct chan *ch)
 
 /*
  * Transfers started at once: the connections (curlev_set_limits), and on
- * transport threads as many again, so that when one ends libcurl starts
- * the next on that connection itself, without waiting for crmd's loop to
- * see the end and hand over another.
+ * transport threads as many again, waiting there (not in libcurl, whose
+ * timeout clock would run), so that when one ends the thread starts the
+ * next itself, without waiting for crmd's loop to see the end and hand
+ * over another.
  */
 static inline int
 ob_slots(const struct chan *ch)

@@ -250,11 +250,20 @@ done_cb(CURL *easy, CURLcode res, void *arg)
 		release_job(o, j);
 		return;
 	}
-	ch->ops->finish(j->state, easy, res, ob_delivery(o), ob_now_ms() / 1000,
-	    &out);
-	ch->ops->release(j->state);
-	easy_put(ch, easy);
-	finish_job(o, j, &out, 1);
+	if (res == CURLE_FAILED_INIT) {
+		/* A transport thread's libcurl refused it: local, as in
+		 * start_job, not the destination's failure. */
+		send_fail(&out, SEND_RETRY, "libcurl refused the transfer");
+		ch->ops->release(j->state);
+		curl_easy_cleanup(easy);
+		finish_job(o, j, &out, 0);
+	} else {
+		ch->ops->finish(j->state, easy, res, ob_delivery(o),
+		    ob_now_ms() / 1000, &out);
+		ch->ops->release(j->state);
+		easy_put(ch, easy);
+		finish_job(o, j, &out, 1);
+	}
 	if (o->stopped)
 		return;
 	ob_dispatch(ch);

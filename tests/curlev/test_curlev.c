@@ -493,6 +493,34 @@ test_other_protocols_refused(void **state)
 	assert_int_equal(fx->reqs[0].len, 0);
 }
 
+#ifdef TEST_CURLTHREAD
+/*
+ * Transfers beyond the connections wait in curlthread, not in libcurl,
+ * whose timeout clock runs from the moment it is given a transfer: three
+ * 300 ms requests over one connection, each allowed 600 ms, all succeed
+ * (in libcurl's queue the third would time out at 600 ms).
+ */
+static void
+test_waiting_for_a_connection_spends_no_timeout(void **state)
+{
+	struct fx *fx = *state;
+	char url[128];
+	int i;
+
+	curlev_set_limits(fx->cl, 1, 1);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/slow?ms=300",
+	    server_port);
+	for (i = 0; i < 3; i++) {
+		fx->reqs[i].fx = fx;
+		assert_int_equal(curlev_add(fx->cl, make_easy(url, NULL, 600,
+		    &fx->reqs[i]), on_done, &fx->reqs[i]), 0);
+	}
+	run(fx, 3);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(fx->reqs[i].res, CURLE_OK);
+}
+#endif
+
 /* A misspelt ctest filter must fail, not pass with 0 tests run. */
 static int
 matches_any(const struct CMUnitTest *t, size_t n, const char *pattern)
@@ -518,6 +546,9 @@ main(int argc, char **argv)
 		T(test_free_aborts_transfers_in_flight),
 		T(test_free_from_done_callback),
 		T(test_other_protocols_refused),
+#ifdef TEST_CURLTHREAD
+		T(test_waiting_for_a_connection_spends_no_timeout),
+#endif
 #undef T
 	};
 

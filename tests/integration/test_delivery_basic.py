@@ -65,15 +65,16 @@ class HttpServer:
 SMS_BODY = r'{{\"phone\":\"{to}\",\"content\":\"{text}\",\"ref\":\"{key}\"}}'
 
 
-SLOW_REPLY_S = 4
+HOLD_MAX_S = 60
 
 
 class Relay:
     """aiosmtpd's handler: refuses one mailbox permanently, like a relay
-    that knows its users, and is slow to accept mail for another; accepts
-    the rest."""
+    that knows its users, and holds its reply to the first message for
+    slow@ until the test releases it; accepts the rest."""
     def __init__(self):
-        self.scanning = threading.Event()
+        self.scanning = threading.Event()   # holding that reply now
+        self.release = threading.Event()    # the test lets it answer
         self.answered = threading.Event()
 
     async def handle_RCPT(self, server, session, envelope, address, opts):
@@ -88,7 +89,10 @@ class Relay:
         if any(r.startswith("slow@") for r in envelope.rcpt_tos) and \
                 not self.scanning.is_set():
             self.scanning.set()
-            await asyncio.sleep(SLOW_REPLY_S)
+            deadline = time.monotonic() + HOLD_MAX_S
+            while not self.release.is_set() and \
+                    time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
             self.answered.set()
         return "250 OK"
 
@@ -131,6 +135,7 @@ class DeliveryBasic(DaemonTest):
         self.smtp.handler = Relay()
         self.smtp.start()
         self.addCleanup(self.smtp.stop)
+        self.addCleanup(self.smtp.handler.release.set)
         self.http = HttpServer()
         self.addCleanup(self.http.close)
         self.extra_conf = channels_conf(self.smtp.port, self.http.port,
@@ -196,18 +201,20 @@ class ThreeChannels(DeliveryBasic):
         quick = self.crm.outbox("sms", "+8613800138000", body="快",
                                 key="quick:1")
         self.wait_state(quick, "sent")
-        # Had the loop waited, the email's outcome would be written first.
-        self.assertEqual(self.row(slow)["state"], "sending",
-                         "the SMS waited for the SMTP server's reply")
+        # The relay still holds its reply: the SMS did not wait for it.
+        self.assertFalse(self.smtp.handler.answered.is_set())
+        self.assertEqual(self.row(slow)["state"], "sending")
+        self.smtp.handler.release.set()
         self.wait_state(slow, "sent")
 
     def test_stop_does_not_wait_for_a_slow_relay(self):
         slow = self.crm.outbox("email", "slow@example.com", subject="s",
                                body="b", key="slow:2")
         self.assertTrue(self.smtp.handler.scanning.wait(20))
+        # The relay holds its reply for a minute: a crmd that waited for
+        # it would not stop within stop()'s 30 s.
         self.assertEqual(self.d.stop(), 0)
-        self.assertFalse(self.smtp.handler.answered.is_set(),
-                         "crmd waited for the relay's reply to stop")
+        self.assertFalse(self.smtp.handler.answered.is_set())
         # Not lost: back in the queue for the next start.
         row = self.row(slow)
         self.assertEqual(row["state"], "queued", row)
@@ -255,7 +262,8 @@ class ThreeChannels(DeliveryBasic):
 
 
 class RelaySlowerThanTimeout(DeliveryBasic):
-    email_extra = ' timeout = "2s"; connect_timeout = "1s";'
+    # One connection, so the next message would be sent on the same one.
+    email_extra = ' timeout = "2s"; connect_timeout = "1s"; concurrency = 1;'
 
     def test_late_reply_is_not_taken_for_the_next_message(self):
         # The relay answers the final dot after crmd gave up: libcurl
@@ -267,6 +275,9 @@ class RelaySlowerThanTimeout(DeliveryBasic):
                  self.row(slow)["state"] == "queued", timeout=20,
                  what="the slow message to time out")
         self.assertIn("timeout", self.row(slow)["last_error"])
+        # The late "250" (on a connection crmd kept, it would be read as
+        # the next MAIL FROM's reply, whenever it arrives).
+        self.smtp.handler.release.set()
         nxt = self.crm.outbox("email", "li.na@example.com", subject="n",
                               body="next", key="next:3")
         row = self.wait_state(nxt, "sent")
