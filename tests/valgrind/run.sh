@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs integration tests against crmd under valgrind.  Valgrind cannot run
-# the ASan build, so this builds a plain crmd beside it first.  Any memory
+# the ASan build, so this builds a plain crmd beside it first.  The
+# delivery ones run the email transport threads (curlthread.c).  Any memory
 # error or leak makes crmd exit 99, which the tests see as a failed stop.
 set -eu
 src=$1 bin=$2 crmctl=$3
@@ -32,6 +33,8 @@ exec /usr/bin/python3 -m unittest -v \
     test_reminders.Engine \
     test_reminders.Digest \
     test_reminder_cmds \
+    test_delivery_basic.ThreeChannels \
+    test_delivery_basic.OneEmailConnection \
     test_rule_test_offload.RuleTestOffload.test_ping_and_status_are_answered_while_a_rule_test_runs \
     test_rule_test_offload.RuleTestOffload.test_requests_on_one_connection_are_answered_in_order \
     test_rule_test_offload.RuleTestOffload.test_rule_tests_at_once_get_the_answers_they_get_alone \
