@@ -544,13 +544,13 @@ static const struct schema_edit v7_edits[] = {
 };
 
 const struct migration schema_migrations[] = {
-	{ 1, "initial schema", v1_sql, NULL },
-	{ 2, "reminder scheduling", v2_sql, NULL },
-	{ 3, "delivery", v3_sql, NULL },
-	{ 4, "cheaper firing", v4_sql, NULL },
-	{ 5, "automation rules", v5_sql, NULL },
-	{ 6, "stale flags", v6_sql, NULL },
-	{ 7, "checks without lookup tables", v7_sql, v7_edits },
+	{ 1, "initial schema", v1_sql, NULL, 0 },
+	{ 2, "reminder scheduling", v2_sql, NULL, 0 },
+	{ 3, "delivery", v3_sql, NULL, 0 },
+	{ 4, "cheaper firing", v4_sql, NULL, 0 },
+	{ 5, "automation rules", v5_sql, NULL, 0 },
+	{ 6, "stale flags", v6_sql, NULL, 0 },
+	{ 7, "checks without lookup tables", v7_sql, v7_edits, 0 },
 };
 
 const size_t schema_nmigrations =

@@ -130,7 +130,7 @@ test_contract_tables_and_columns(void **state)
 static const struct migration good_v2 = {
 	2, "customer vip flag",
 	"ALTER TABLE customers ADD COLUMN vip INTEGER NOT NULL DEFAULT 0;"
-	"CREATE INDEX customers_vip ON customers(vip);", NULL
+	"CREATE INDEX customers_vip ON customers(vip);", NULL, 0
 };
 
 static void
@@ -175,7 +175,7 @@ test_failed_migration_changes_nothing(void **state)
 		"ALTER TABLE customers ADD COLUMN vip INTEGER;"
 		"CREATE TABLE extra (x INTEGER);"
 		"UPDATE customers SET name = 'changed';"
-		"INSERT INTO no_such_table VALUES (1);", NULL
+		"INSERT INTO no_such_table VALUES (1);", NULL, 0
 	} };
 	sqlite3			*db = testdb_raw(t->path, 1000);
 	char			*err = NULL, *name;
@@ -210,7 +210,7 @@ test_dangling_reference_is_refused(void **state)
 	struct migration	 list[2] = { schema_migrations[0], {
 		2, "orphan",
 		"INSERT INTO contacts (customer_id, name) VALUES (999, '李娜');",
-		NULL
+		NULL, 1
 	} };
 	sqlite3			*db = testdb_raw(t->path, 1000);
 	char			*err = NULL;
@@ -225,6 +225,28 @@ test_dangling_reference_is_refused(void **state)
 	assert_int_equal(testdb_int(db, "SELECT count(*) FROM contacts"), 0);
 	/* The caller's foreign key setting is restored. */
 	assert_int_equal(testdb_int(db, "PRAGMA foreign_keys"), 1);
+	sqlite3_close(db);
+}
+
+/* The check reads every row under the write lock, so it runs only for a
+ * migration that says it moves rows; the built-in ones move none. */
+static void
+test_reference_check_only_when_rows_move(void **state)
+{
+	struct testdb		*t = *state;
+	struct migration	 list[2] = { schema_migrations[0], {
+		2, "orphan, rows said not to move",
+		"INSERT INTO contacts (customer_id, name) VALUES (999, '李娜');",
+		NULL, 0
+	} };
+	sqlite3			*db = testdb_raw(t->path, 1000);
+	char			*err = NULL;
+
+	seed_v1(db);
+	assert_int_equal(migrate_run(db, list, 2, &err), 0);
+	assert_int_equal(testdb_int(db, "PRAGMA user_version"), 2);
+	for (size_t i = 0; i < schema_nmigrations; i++)
+		assert_int_equal(schema_migrations[i].moves_rows, 0);
 	sqlite3_close(db);
 }
 
@@ -261,8 +283,8 @@ test_malformed_list_refused(void **state)
 {
 	struct testdb		*t = *state;
 	const struct migration	 list[2] = {
-		{ 1, "one", "CREATE TABLE a (x);", NULL },
-		{ 3, "skips two", "CREATE TABLE b (x);", NULL },
+		{ 1, "one", "CREATE TABLE a (x);", NULL, 0 },
+		{ 3, "skips two", "CREATE TABLE b (x);", NULL, 0 },
 	};
 	sqlite3			*db = testdb_raw(t->path, 1000);
 	char			*err = NULL;
@@ -459,7 +481,7 @@ test_edit_of_missing_text_is_refused(void **state)
 		{ NULL, NULL, NULL },
 	};
 	struct migration		 list[2] = { schema_migrations[0],
-		{ 2, "edit", "CREATE TABLE extra (x INTEGER);", edits } };
+		{ 2, "edit", "CREATE TABLE extra (x INTEGER);", edits, 0 } };
 	sqlite3				*db = testdb_raw(t->path, 1000);
 	char				*err = NULL;
 
@@ -503,6 +525,9 @@ main(void)
 		    testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_dangling_reference_is_refused,
+		    testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_reference_check_only_when_rows_move,
 		    testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_newer_database_refused,
 		    testdb_setup, testdb_teardown),
