@@ -24,7 +24,6 @@
 
 #include <event2/event.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +32,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "thread.h"
 
 /* A transfer, from curlthread_add() to its done callback. */
 struct xfer {
@@ -52,14 +52,12 @@ struct curlthread {
 	struct xferq		 dones;		/* finished, for the caller */
 	long			 max_total, max_host;
 	int			 limits_changed;
-	int			 stop;
-	/* Read by libcurl's progress callback, on the thread. */
+	/* Set to stop; libcurl's progress callback reads it too. */
 	atomic_int		 aborting;
 	int			 add_fd;	/* eventfd: adds not empty */
 	int			 done_fd;	/* eventfd: dones not empty */
 
 	/* The caller's loop thread. */
-	struct event_base	*base;
 	struct event		*done_ev;	/* added while active > 0 */
 	struct xferq		 to_add;	/* this turn's, not yet posted */
 	struct event		*post_adds;
@@ -108,6 +106,19 @@ post(struct curlthread *ct, struct xferq *to, struct xferq *q, int fd)
 		(void)eventfd_write(fd, 1);
 }
 
+/* q gets the transfers of from, ended with res. */
+static void
+abort_into(struct xferq *q, struct xferq *from, CURLcode res)
+{
+	struct xfer *x;
+
+	while ((x = TAILQ_FIRST(from)) != NULL) {
+		TAILQ_REMOVE(from, x, entry);
+		x->res = res;
+		TAILQ_INSERT_TAIL(q, x, entry);
+	}
+}
+
 /* -- the thread ------------------------------------------------------- */
 
 /* Queues x for the caller, posted at the end of this turn. */
@@ -137,9 +148,7 @@ start_waiting(struct curlthread *ct)
 	while ((x = TAILQ_FIRST(&ct->waiting)) != NULL && (ct->limit == 0 ||
 	    curlev_active(ct->cl) < ct->limit)) {
 		TAILQ_REMOVE(&ct->waiting, x, entry);
-		if (ct->stopping)
-			hand_back(ct, x, CURLE_ABORTED_BY_CALLBACK);
-		else if (curlev_add(ct->cl, x->easy, on_inner_done, x) == -1)
+		if (curlev_add(ct->cl, x->easy, on_inner_done, x) == -1)
 			hand_back(ct, x, CURLE_FAILED_INIT);
 	}
 }
@@ -162,7 +171,6 @@ on_adds(evutil_socket_t fd, short what, void *arg)
 {
 	struct curlthread *ct = arg;
 	struct xferq in;
-	struct xfer *x;
 	eventfd_t n;
 	long total = 0, host = 0;
 	int limits, stop;
@@ -176,8 +184,8 @@ on_adds(evutil_socket_t fd, short what, void *arg)
 		host = ct->max_host;
 		ct->limits_changed = 0;
 	}
-	stop = ct->stop;
 	pthread_mutex_unlock(&ct->mu);
+	stop = atomic_load(&ct->aborting);
 	if (limits) {
 		curlev_set_limits(ct->cl, total, host);
 		ct->limit = total;
@@ -190,10 +198,7 @@ on_adds(evutil_socket_t fd, short what, void *arg)
 	/* Cuts the connections and aborts what is in flight, through
 	 * on_inner_done; then everything goes back at once. */
 	ct->stopping = 1;
-	while ((x = TAILQ_FIRST(&ct->waiting)) != NULL) {
-		TAILQ_REMOVE(&ct->waiting, x, entry);
-		hand_back(ct, x, CURLE_ABORTED_BY_CALLBACK);
-	}
+	abort_into(&ct->to_deliver, &ct->waiting, CURLE_ABORTED_BY_CALLBACK);
 	curlev_free(ct->cl);
 	ct->cl = NULL;
 	on_post_dones(-1, 0, ct);
@@ -274,21 +279,6 @@ on_dones(evutil_socket_t fd, short what, void *arg)
 		event_del(ct->done_ev);
 }
 
-/* The thread starts with every signal blocked: they are the caller's. */
-static int
-start_thread(struct curlthread *ct)
-{
-	sigset_t all, old;
-	int rc;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&ct->thread, NULL, thread_main, ct);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	ct->started = rc == 0;
-	return rc == 0 ? 0 : -1;
-}
-
 struct curlthread *
 curlthread_new(struct event_base *base, char **err)
 {
@@ -308,7 +298,6 @@ curlthread_new(struct event_base *base, char **err)
 	TAILQ_INIT(&ct->to_add);
 	TAILQ_INIT(&ct->to_deliver);
 	TAILQ_INIT(&ct->waiting);
-	ct->base = base;
 	ct->add_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	ct->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	/* Everything the thread uses is made here, before it starts. */
@@ -330,10 +319,11 @@ curlthread_new(struct event_base *base, char **err)
 		destroy(ct);
 		return NULL;
 	}
-	if (start_thread(ct) == -1) {
+	if (thread_start(&ct->thread, thread_main, ct) != 0) {
 		destroy(ct);
 		return fail(err, "cannot start the transport thread");
 	}
+	ct->started = 1;
 	return ct;
 }
 
@@ -343,23 +333,7 @@ curlthread_stop(struct curlthread *ct)
 	if (ct == NULL || !ct->started ||
 	    atomic_exchange(&ct->aborting, 1) == 1)
 		return;
-	pthread_mutex_lock(&ct->mu);
-	ct->stop = 1;
-	pthread_mutex_unlock(&ct->mu);
 	(void)eventfd_write(ct->add_fd, 1);
-}
-
-/* q gets the transfers of from, ended with res. */
-static void
-abort_into(struct xferq *q, struct xferq *from, CURLcode res)
-{
-	struct xfer *x;
-
-	while ((x = TAILQ_FIRST(from)) != NULL) {
-		TAILQ_REMOVE(from, x, entry);
-		x->res = res;
-		TAILQ_INSERT_TAIL(q, x, entry);
-	}
 }
 
 /* Stops and joins the thread, runs every done callback still owed, frees

@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,6 +27,7 @@
 #include "log.h"
 #include "store.h"
 #include "store_reader.h"
+#include "thread.h"
 
 enum job_state { JOB_WAITING, JOB_RUNNING, JOB_FINISHED };
 
@@ -151,22 +151,14 @@ worker_main(void *arg)
 	return NULL;
 }
 
-/* Under o->mtx.  Signals are for the loop (libevent): never a worker's. */
+/* Under o->mtx. */
 static int
 spawn_locked(struct offload *o)
 {
-	static const int faults[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL,
-	    SIGABRT, SIGTRAP };
-	sigset_t block, old;
 	int rc;
 
-	sigfillset(&block);
-	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
-		sigdelset(&block, faults[i]);
-	pthread_sigmask(SIG_SETMASK, &block, &old);
-	rc = pthread_create(&o->threads[o->nthreads], NULL, worker_main, o);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
+	if ((rc = thread_start(&o->threads[o->nthreads], worker_main, o)) !=
+	    0) {
 		log_warnx("cannot start a worker thread for long reads: %s",
 		    strerror(rc));
 		return -1;

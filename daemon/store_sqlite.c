@@ -27,6 +27,7 @@
 #include "migrate.h"
 #include "store.h"
 #include "store_sqlite.h"
+#include "thread.h"
 
 /* Statements of the backend's other files, cached by SQL text address. */
 #define STORE_CACHE_SIZE	128
@@ -884,7 +885,7 @@ store_checkpointer_start(struct store *s, char **err)
 	}
 	pthread_mutex_init(&c->mtx, NULL);
 	pthread_cond_init(&c->cond, NULL);
-	if (pthread_create(&c->thread, NULL, checkpointer_main, c) != 0) {
+	if (thread_start(&c->thread, checkpointer_main, c) != 0) {
 		*err = store_errorf("checkpointer: cannot start a thread");
 		sqlite3_close(c->db);
 		pthread_cond_destroy(&c->cond);

@@ -1,8 +1,9 @@
 /*
  * curlev (and curlthread, the same built with TEST_CURLTHREAD) against a
- * real HTTP/1.1 server (httpserver.py, stdlib Python) on loopback: every transfer runs on a real libevent loop through real
- * sockets.  No assertion depends on how long anything took; the loop has
- * a 30 s watchdog only so that a bug fails instead of hanging.
+ * real HTTP/1.1 server (httpserver.py, stdlib Python) on loopback: every
+ * transfer runs on a real libevent loop through real sockets.  No
+ * assertion depends on how long anything took; the loop has a 30 s
+ * watchdog only so that a bug fails instead of hanging.
  *
  * Usage: test_curlev PYTHON SERVER_SCRIPT [TEST_NAME_PATTERN]
  */
