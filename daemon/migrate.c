@@ -7,8 +7,8 @@
  * Foreign keys are switched off while migrating (they cannot be switched
  * inside a transaction) so that a later migration may rebuild a table the
  * way the SQLite manual describes; PRAGMA foreign_key_check then runs
- * before the COMMIT of a migration that moves rows (migrate.h), so that
- * it cannot leave dangling references.
+ * before the COMMIT of a migration that may break a reference
+ * (migrate.h), so that it cannot leave one dangling.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -230,7 +230,7 @@ apply(sqlite3 *db, const struct migration *m)
 	}
 	if (m->edits != NULL && (why = edit_schema(db, m->edits)) != NULL)
 		goto fail;
-	if (m->moves_rows && (why = fk_violation(db)) != NULL)
+	if (m->may_break_refs && (why = fk_violation(db)) != NULL)
 		goto fail;
 	/* A pragma takes no bound parameters; the value is our own int. */
 	if ((sql = sqlite3_mprintf("PRAGMA user_version = %d",

@@ -31,20 +31,24 @@ struct schema_edit {
  * sql has run; a list holds versions 1, 2, ... n in order.  sql may hold
  * several statements but no BEGIN/COMMIT: the engine owns the transaction.
  * edits, if not NULL, ends with an entry whose table is NULL; they are
- * made after sql, and a from that is not found is an error.  moves_rows
- * says sql copies or writes rows (a table rebuilt, data fixed up): only
- * then can it break a reference, so only then does PRAGMA
- * foreign_key_check run before the commit.  It reads every row of every
- * table with a foreign key, under the write lock (9 s on a million
- * customers), which a migration that only adds columns, indexes or
- * tables, or edits constraint text, has no reason to make the CRM wait.
+ * made after sql, and a from that is not found is an error.
+ *
+ * may_break_refs says sql may leave a row whose foreign key points
+ * nowhere (foreign keys are off while migrating): it rebuilds a table,
+ * writes rows of a table that has or is the target of a foreign key, or
+ * adds a REFERENCES column with a non-NULL default.  Only then does
+ * PRAGMA foreign_key_check run before the commit: it reads every row of
+ * every table with a foreign key under the write lock (9 s on a million
+ * customers), a wait the CRM should not have for a migration that cannot
+ * break a reference.  (v2's INSERT ... SELECT fills change_log, which has
+ * no foreign key.)
  */
 struct migration {
 	int				 version;
 	const char			*name;
 	const char			*sql;
 	const struct schema_edit	*edits;
-	int				 moves_rows;
+	int				 may_break_refs;
 };
 
 /* schema.c: the migrations this binary carries, oldest first. */

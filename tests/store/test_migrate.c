@@ -229,13 +229,13 @@ test_dangling_reference_is_refused(void **state)
 }
 
 /* The check reads every row under the write lock, so it runs only for a
- * migration that says it moves rows; the built-in ones move none. */
+ * migration that says it may break a reference; no built-in one does. */
 static void
-test_reference_check_only_when_rows_move(void **state)
+test_reference_check_only_when_asked(void **state)
 {
 	struct testdb		*t = *state;
 	struct migration	 list[2] = { schema_migrations[0], {
-		2, "orphan, rows said not to move",
+		2, "orphan, said not to break references",
 		"INSERT INTO contacts (customer_id, name) VALUES (999, '李娜');",
 		NULL, 0
 	} };
@@ -246,7 +246,7 @@ test_reference_check_only_when_rows_move(void **state)
 	assert_int_equal(migrate_run(db, list, 2, &err), 0);
 	assert_int_equal(testdb_int(db, "PRAGMA user_version"), 2);
 	for (size_t i = 0; i < schema_nmigrations; i++)
-		assert_int_equal(schema_migrations[i].moves_rows, 0);
+		assert_int_equal(schema_migrations[i].may_break_refs, 0);
 	sqlite3_close(db);
 }
 
@@ -527,7 +527,7 @@ main(void)
 		    test_dangling_reference_is_refused,
 		    testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_reference_check_only_when_rows_move,
+		    test_reference_check_only_when_asked,
 		    testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_newer_database_refused,
 		    testdb_setup, testdb_teardown),
