@@ -13,6 +13,10 @@ from test_delivery import (DeliveryTest, delivery_conf, email_conf,
 N = 10000               # half email, half SMS
 KILLS = 5
 CONCURRENCY = 8         # per channel
+# Transfers crmd may have started and not yet recorded, per channel: its
+# connections, and for email as many again, which its transport threads
+# start while crmd's loop is busy writing (docs/delivery.md).
+STARTED = {"email": 2 * CONCURRENCY, "sms": CONCURRENCY}
 
 # The other process: the CRM application queueing messages in batches.
 INSERTER = r"""
@@ -87,14 +91,14 @@ class CrashDrain(DeliveryTest):
         self.assertEqual(len(keys - set(received)), 0,
                          sorted(keys - set(received))[:10])
         # Duplicates: only of messages in flight (state 'sending') at a
-        # kill, no more than concurrency x kills in all, and each identical
-        # to its first copy under the same key (subject and text; the Date
-        # and the MIME boundary differ).
+        # kill, no more than were started at once in all, and each
+        # identical to its first copy under the same key (subject and text;
+        # the Date and the MIME boundary differ).
         dups = {k: v for k, v in received.items() if len(v) > 1}
         extra = sum(len(v) - 1 for v in dups.values())
         suspects = set().union(*in_flight)
         self.assertEqual(set(dups) - suspects, set())
-        self.assertLessEqual(extra, 2 * CONCURRENCY * KILLS)
+        self.assertLessEqual(extra, sum(STARTED.values()) * KILLS)
         for k, copies in dups.items():
             self.assertEqual(len(set(copies)), 1, k)
         # Each duplicate belongs to the first kill it was in flight at.
