@@ -292,7 +292,6 @@ claim_channel(struct outbox *o, int i, struct pass *ps)
 		size_t k1 = k0 + BATCH_ROWS < n ? k0 + BATCH_ROWS : n;
 		size_t idx[BATCH_ROWS], m = 0;
 		int64_t want[BATCH_ROWS];
-		int claimed[BATCH_ROWS];
 
 		for (size_t k = k0; k < k1 && rc == STORE_OK; k++)
 			if (!honour_customer(o, ch, &rows[k], now, ps, &rc)) {
@@ -300,11 +299,9 @@ claim_channel(struct outbox *o, int i, struct pass *ps)
 				want[m++] = rows[k].id;
 			}
 		if (rc == STORE_OK)
-			rc = store_outbox_claim_many(s, want, m, lease,
-			    claimed);
+			rc = store_outbox_claim_many(s, want, m, lease);
 		for (size_t j = 0; j < m && rc == STORE_OK; j++)
-			if (claimed[j] && add_job(ch, &rows[idx[j]], lease,
-			    probe, ps) == -1)
+			if (add_job(ch, &rows[idx[j]], lease, probe, ps) == -1)
 				rc = STORE_ERR;
 	}
 	store_outbox_rows_free(rows, n);

@@ -141,22 +141,22 @@ json_ints(const int64_t *v, size_t n, size_t k)
 
 int
 store_outbox_claim_many(struct store *s, const int64_t *ids, size_t n,
-    int64_t lease_until, int *claimed)
+    int64_t lease_until)
 {
 	/* One statement for the pass's claims: the per-row VDBE setup was a
 	 * good part of a pass's time during a drain.  The unary + keeps the
 	 * planner from walking every queued row of outbox_state_next: each
-	 * id is one rowid lookup. */
+	 * id is one rowid lookup.  No RETURNING: its result table cost 3 %
+	 * of an SMS drain, and the count says the same. */
 	static const char sql[] =
 	    "UPDATE outbox SET state = 'sending', lease_until = ?2,"
 	    " attempts = attempts + 1"
 	    " WHERE id IN (SELECT value FROM json_each(?1))"
-	    " AND +state = 'queued' RETURNING id";
+	    " AND +state = 'queued'";
 	sqlite3_stmt *st;
 	char *json;
-	int rc;
+	int rc, changed;
 
-	memset(claimed, 0, n * sizeof(*claimed));
 	if (n == 0)
 		return STORE_OK;
 	if ((json = json_ints(ids, n, 1)) == NULL)
@@ -167,15 +167,12 @@ store_outbox_claim_many(struct store *s, const int64_t *ids, size_t n,
 	}
 	sqlite3_bind_text(st, 1, json, -1, free);
 	sqlite3_bind_int64(st, 2, lease_until);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-
-		for (size_t i = 0; i < n; i++)
-			if (ids[i] == id)
-				claimed[i] = 1;
-	}
-	store_done(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(s, rc);
+	if ((rc = store_exec_changes(s, st, &changed)) != STORE_OK)
+		return rc;
+	if ((size_t)changed != n)
+		return store_fail_msg(s, "a due row was no longer queued when "
+		    "claimed; the pass is rolled back");
+	return STORE_OK;
 }
 
 int

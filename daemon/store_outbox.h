@@ -61,11 +61,12 @@ int	store_outbox_sent_many(struct store *, const int64_t (*rows)[3],
 	    size_t n);
 /*
  * Claims ids[0..n) in one statement: queued -> sending under
- * lease_until, one attempt more.  claimed[i]: 1 if ids[i] was claimed,
- * 0 if it was no longer queued.
+ * lease_until, one attempt more.  The ids come from store_outbox_due()
+ * in the same transaction, so each is still queued; if one is not,
+ * nothing is claimed for sure and STORE_ERR says so (roll back).
  */
 int	store_outbox_claim_many(struct store *, const int64_t *ids, size_t n,
-	    int64_t lease_until, int *claimed);
+	    int64_t lease_until);
 
 /* The other outcomes of a claim made under lease. */
 int	store_outbox_retry(struct store *, int64_t id, int64_t lease,

@@ -597,6 +597,13 @@ store_fail(struct store *s, int rc)
 }
 
 int
+store_fail_msg(struct store *s, const char *msg)
+{
+	set_err(s, store_errorf("%s", msg));
+	return STORE_ERR;
+}
+
+int
 store_exec(struct store *s, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);

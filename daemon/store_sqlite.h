@@ -22,6 +22,9 @@ sqlite3_stmt	*store_prepare(struct store *, const char *sql);
 /* Records SQLite's error and maps it: STORE_BUSY or STORE_ERR. */
 int		 store_fail(struct store *, int rc);
 
+/* Records msg as the error: STORE_ERR. */
+int		 store_fail_msg(struct store *, const char *msg);
+
 /* Steps a statement that returns no rows, then resets it.  STORE_*. */
 int		 store_exec(struct store *, sqlite3_stmt *);
 

@@ -16,6 +16,7 @@
 
 #include "migrate.h"
 #include "store.h"
+#include "store_outbox.h"
 #include "store_reminders.h"
 #include "testdb.h"
 
@@ -389,6 +390,45 @@ test_reminder_insert_reports_its_own_id(void **state)
 	store_close(s);
 }
 
+/*
+ * A pass claims the due rows it read in the same transaction: all of
+ * them move to sending under the lease, one attempt more.  Should one not
+ * be queued after all, the claim says so and the pass rolls back, so no
+ * row is ever taken as claimed that is not.
+ */
+static void
+test_outbox_claim_is_all_or_error(void **state)
+{
+	struct testdb	*t = *state;
+	struct store	*s = migrated(t->path, 1000);
+	sqlite3		*db = store_sqlite_handle(s);
+	int64_t		 ids[] = { 1, 2, 3 };
+
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO outbox (id, channel,"
+	    " recipient, body, state) VALUES (1, 'sms', '+8613800000000',"
+	    " '您好', 'queued'), (2, 'sms', '+8613800000001', 'x', 'queued'),"
+	    " (3, 'sms', '+8613800000002', 'x', 'sent')", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(store_begin(s), STORE_OK);
+	assert_int_equal(store_outbox_claim_many(s, ids, 2, 777), STORE_OK);
+	assert_int_equal(store_commit(s), STORE_OK);
+	assert_int_equal(testdb_int(db, "SELECT count(*) FROM outbox WHERE"
+	    " state = 'sending' AND lease_until = 777 AND attempts = 1"), 2);
+
+	assert_int_equal(sqlite3_exec(db, "UPDATE outbox SET state = 'queued'"
+	    " WHERE id = 1", NULL, NULL, NULL), SQLITE_OK);
+	ids[1] = 3;		/* sent, not queued */
+	assert_int_equal(store_begin(s), STORE_OK);
+	assert_int_equal(store_outbox_claim_many(s, ids, 2, 888), STORE_ERR);
+	assert_non_null(strstr(store_errmsg(s), "no longer queued"));
+	store_rollback(s);
+	assert_int_equal(testdb_int(db, "SELECT count(*) FROM outbox WHERE"
+	    " lease_until = 888"), 0);
+	assert_int_equal(testdb_int(db, "SELECT state = 'queued' FROM outbox"
+	    " WHERE id = 1"), 1);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -421,6 +461,9 @@ main(void)
 		    testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_checkpointer_follows_own_commits,
+		    testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_outbox_claim_is_all_or_error,
 		    testdb_setup, testdb_teardown),
 	};
 
