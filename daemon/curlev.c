@@ -35,10 +35,23 @@ struct xfer {
 	char			*prev_private;	/* the caller's CURLOPT_PRIVATE */
 };
 
-/* A socket libcurl asked us to watch. */
+/*
+ * A socket libcurl asked us to watch.  When libcurl stops watching one of
+ * its connections (a transfer ended, the connection went back to the
+ * cache), the event stays as it was, marked idle: the next transfer on
+ * that connection usually asks for the same, and then nothing changes in
+ * epoll.  An idle socket that becomes ready (the server hung up) is
+ * unwatched then; close_cb() frees it before the descriptor can be
+ * reused.  Sockets libcurl did not open through open_cb() (a resolver's)
+ * are never kept.
+ */
 struct sock {
 	TAILQ_ENTRY(sock)	 entry;
+	struct curlev		*cl;
 	struct event		*ev;
+	curl_socket_t		 fd;
+	short			 kind;		/* as added; 0: not added */
+	int			 idle;
 };
 
 struct curlev {
@@ -144,13 +157,20 @@ drive(struct curlev *cl, curl_socket_t s, int action)
 static void
 on_socket(evutil_socket_t fd, short what, void *arg)
 {
+	struct sock *sk = arg;
 	int action = 0;
 
+	if (sk->idle) {
+		/* Nobody's: libcurl finds out at its next use. */
+		event_del(sk->ev);
+		sk->kind = 0;
+		return;
+	}
 	if (what & EV_READ)
 		action |= CURL_CSELECT_IN;
 	if (what & EV_WRITE)
 		action |= CURL_CSELECT_OUT;
-	drive(arg, fd, action);
+	drive(sk->cl, fd, action);
 }
 
 static void
@@ -167,6 +187,27 @@ sock_free(struct curlev *cl, struct sock *sk)
 	free(sk);
 }
 
+/* 1 if s came from open_cb() and is not closed yet. */
+static int
+is_ours(const struct curlev *cl, curl_socket_t s)
+{
+	for (size_t i = 0; i < cl->nfds; i++)
+		if (cl->fds[i] == s)
+			return 1;
+	return 0;
+}
+
+static struct sock *
+idle_sock(struct curlev *cl, curl_socket_t s)
+{
+	struct sock *sk;
+
+	TAILQ_FOREACH(sk, &cl->socks, entry)
+		if (sk->fd == s && sk->idle)
+			return sk;
+	return NULL;
+}
+
 /* CURLMOPT_SOCKETFUNCTION: watch s for what, or stop watching it. */
 static int
 curl_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
@@ -177,7 +218,9 @@ curl_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 	short kind = EV_PERSIST;
 
 	if (what == CURL_POLL_REMOVE) {
-		if (sk != NULL)
+		if (sk != NULL && is_ours(cl, s))
+			sk->idle = 1;
+		else if (sk != NULL)
 			sock_free(cl, sk);
 		return 0;
 	}
@@ -185,21 +228,31 @@ curl_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 		kind |= EV_READ;
 	if (what & CURL_POLL_OUT)
 		kind |= EV_WRITE;
-	if (sk == NULL) {
+	if (sk == NULL && (sk = idle_sock(cl, s)) == NULL) {
 		if ((sk = calloc(1, sizeof(*sk))) == NULL)
 			return -1;	/* libcurl fails the transfers */
-		sk->ev = event_new(cl->base, s, kind, on_socket, cl);
-		if (sk->ev == NULL) {
+		sk->cl = cl;
+		sk->fd = s;
+		if ((sk->ev = event_new(cl->base, s, kind, on_socket, sk)) ==
+		    NULL) {
 			free(sk);
 			return -1;
 		}
 		TAILQ_INSERT_TAIL(&cl->socks, sk, entry);
-		curl_multi_assign(cl->multi, s, sk);
-	} else {
-		event_del(sk->ev);
-		event_assign(sk->ev, cl->base, s, kind, on_socket, cl);
 	}
-	return event_add(sk->ev, NULL) == 0 ? 0 : -1;
+	sk->idle = 0;
+	curl_multi_assign(cl->multi, s, sk);
+	if (sk->kind == kind)
+		return 0;	/* watched as asked already */
+	if (sk->kind != 0)
+		event_del(sk->ev);
+	event_assign(sk->ev, cl->base, s, kind, on_socket, sk);
+	if (event_add(sk->ev, NULL) == -1) {
+		sk->kind = 0;
+		return -1;
+	}
+	sk->kind = kind;
+	return 0;
 }
 
 /* CURLMOPT_TIMERFUNCTION: one non-repeating timer, -1 cancels it. */
@@ -242,7 +295,11 @@ static int
 close_cb(void *arg, curl_socket_t s)
 {
 	struct curlev *cl = arg;
+	struct sock *sk;
 
+	/* Unwatched before the number can come back for another socket. */
+	if ((sk = idle_sock(cl, s)) != NULL)
+		sock_free(cl, sk);
 	for (size_t i = 0; i < cl->nfds; i++)
 		if (cl->fds[i] == s) {
 			cl->fds[i] = cl->fds[--cl->nfds];

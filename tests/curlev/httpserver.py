@@ -6,11 +6,15 @@ exits when stdin closes, so it never outlives the test that started it.
   POST /echo     200, body "echo:" + the request body
   any  /slow?ms=N  waits N ms, then 200 "slow"
   any  /drop     closes the connection without answering
+  any  /close    200 "close" with Connection: close, then closes
+  any  /hangup?ms=N  200 "hangup", keeps the connection, and closes it
+                 N ms later while the client holds it idle
   GET  /stats    "connections=C requests=R": the connections that carried
                  at least one request other than /stats, and those requests
 """
 import http.server
 import os
+import socket
 import sys
 import threading
 import time
@@ -61,6 +65,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         data = self.body()
         if url.path == "/drop":
             self.close_connection = True
+            return
+        if url.path == "/close":
+            self.close_connection = True
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.send_header("Content-Length", "5")
+            self.end_headers()
+            self.wfile.write(b"close")
+            return
+        if url.path == "/hangup":
+            q = urllib.parse.parse_qs(url.query)
+            self.reply(b"hangup")
+            conn = self.connection
+            threading.Timer(int(q.get("ms", ["100"])[0]) / 1000,
+                            conn.shutdown, (socket.SHUT_RDWR,)).start()
             return
         if url.path == "/slow":
             q = urllib.parse.parse_qs(url.query)

@@ -234,14 +234,21 @@ on_done(CURL *easy, CURLcode res, void *arg)
 }
 
 static void
-add(struct fx *fx, int i, const char *path, const char *post)
+add_cb(struct fx *fx, int i, const char *path, const char *post,
+    curlev_done_cb cb)
 {
 	struct req *r = &fx->reqs[i];
 
 	r->fx = fx;
 	r->id = i;
-	assert_int_equal(curlev_add(fx->cl, make_local(path, post, r),
-	    on_done, r), 0);
+	assert_int_equal(curlev_add(fx->cl, make_local(path, post, r), cb, r),
+	    0);
+}
+
+static void
+add(struct fx *fx, int i, const char *path, const char *post)
+{
+	add_cb(fx, i, path, post, on_done);
 }
 
 /* The server's counters, fetched on a loop and connection of their own. */
@@ -331,6 +338,96 @@ test_dropped_connection_is_an_error(void **state)
 	assert_int_equal(fx->reqs[0].calls, 1);
 	assert_int_not_equal(fx->reqs[0].res, CURLE_OK);
 	assert_int_not_equal(fx->reqs[0].res, CURLE_OPERATION_TIMEDOUT);
+}
+
+/* Starts the next request from the done callback: /close then /echo by
+ * turns, so each new connection may get the number of the one just
+ * closed, which must not look already watched. */
+static void
+on_done_chain_close(CURL *easy, CURLcode res, void *arg)
+{
+	struct req *r = arg;
+	struct fx *fx = r->fx;
+	int next = r->id + 1;
+
+	on_done(easy, res, arg);
+	if (next < NCHAIN)
+		add_cb(fx, next, next % 2 ? "/echo" : "/close", "x",
+		    on_done_chain_close);
+}
+
+static void
+test_closed_connections_numbers_come_back(void **state)
+{
+	struct fx *fx = *state;
+	int i;
+#ifndef TEST_CURLTHREAD
+	int before = event_base_get_num_events(fx->base,
+	    EVENT_BASE_COUNT_ADDED);
+#endif
+
+	add_cb(fx, 0, "/close", "x", on_done_chain_close);
+	run(fx, NCHAIN);
+	for (i = 0; i < NCHAIN; i++) {
+		assert_int_equal(fx->reqs[i].calls, 1);
+		assert_int_equal(fx->reqs[i].res, CURLE_OK);
+		assert_string_equal(fx->reqs[i].body, i % 2 ? "echo:x" :
+		    "close");
+	}
+#ifndef TEST_CURLTHREAD
+	/* The last connection closed too: nothing of it is watched. */
+	add(fx, NCHAIN, "/close", "x");
+	run(fx, NCHAIN + 1);
+	assert_int_equal(fx->reqs[NCHAIN].res, CURLE_OK);
+	assert_int_equal(event_base_get_num_events(fx->base,
+	    EVENT_BASE_COUNT_ADDED), before);
+#endif
+}
+
+/* Runs the loop for about ms. */
+static void
+run_for(struct fx *fx, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	event_base_loopexit(fx->base, &tv);
+	event_base_dispatch(fx->base);
+}
+
+/*
+ * The server hangs up a connection libcurl keeps idle: nothing of it stays
+ * watched on the loop (a readable dead socket watched for nobody would
+ * wake the loop at every turn), and the next request gets a new one.
+ */
+static void
+test_idle_connection_hung_up_is_unwatched(void **state)
+{
+	struct fx *fx = *state;
+#ifndef TEST_CURLTHREAD
+	int before = event_base_get_num_events(fx->base,
+	    EVENT_BASE_COUNT_ADDED), now = -1;
+#endif
+
+	add(fx, 0, "/hangup?ms=50", NULL);
+	run(fx, 1);
+	assert_int_equal(fx->reqs[0].res, CURLE_OK);
+	assert_string_equal(fx->reqs[0].body, "hangup");
+#ifndef TEST_CURLTHREAD
+	for (int i = 0; i < 100; i++) {
+		run_for(fx, 50);
+		now = event_base_get_num_events(fx->base,
+		    EVENT_BASE_COUNT_ADDED);
+		if (now == before)
+			break;
+	}
+	assert_int_equal(now, before);
+#else
+	run_for(fx, 200);
+#endif
+	add(fx, 1, "/echo", "again");
+	run(fx, 2);
+	assert_int_equal(fx->reqs[1].res, CURLE_OK);
+	assert_string_equal(fx->reqs[1].body, "echo:again");
 }
 
 /* A listener that never accepts: the kernel completes the handshake, so
@@ -542,6 +639,8 @@ main(int argc, char **argv)
 		T(test_posts_reuse_connections),
 		T(test_slow_request_does_not_block_loop),
 		T(test_dropped_connection_is_an_error),
+		T(test_closed_connections_numbers_come_back),
+		T(test_idle_connection_hung_up_is_unwatched),
 		T(test_silent_server_times_out),
 		T(test_add_from_done_callback),
 		T(test_free_aborts_transfers_in_flight),
