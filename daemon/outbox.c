@@ -558,6 +558,9 @@ configure(struct outbox *o)
 		struct chan *ch = &o->ch[i];
 
 		chan_configure(ch, t);
+		/* Handles set up for the old config are not reused. */
+		ch->gen++;
+		ob_easy_pool_free(ch);
 		if (ch->cl != NULL)
 			curlev_set_limits(ch->cl, ch->concurrency, 0);
 		/* The connections shared out, the total kept: a thread

@@ -58,6 +58,7 @@ struct job {
 	size_t			 body_len;
 	size_t			 key_len;
 	void			*state;		/* the adapter's */
+	unsigned		 gen;		/* its easy handle's config */
 };
 TAILQ_HEAD(jobs, job);
 
@@ -96,9 +97,12 @@ struct chan {
 	int			 in_flight;
 	struct jobs		 ready;
 	int			 nready;
-	CURL			**idle;		/* easy handles to reuse */
+	/* Easy handles to reuse as they are: each has the options of this
+	 * config generation, and a transfer sets all of its own again. */
+	CURL			**idle;
 	int			 nidle;
 	int			 idlecap;
+	unsigned		 gen;		/* bumped by each (re)config */
 	int64_t			 next_due;	/* earliest queued row, 0 none */
 	int			 next_due_known; /* else: look on the next pass */
 	int			 warned;	/* unconfigured: logged since reload */

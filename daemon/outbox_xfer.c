@@ -191,25 +191,30 @@ finish_job(struct outbox *o, struct job *j, struct send_outcome *out,
 
 /* -- transfers -------------------------------------------------------- */
 
+/*
+ * A handle from the pool, set up already with crmd's standard options for
+ * this config (*pooled), or a new one.  Not reset: the pool holds only
+ * this config generation's handles, and the adapters set every option a
+ * message needs each time, so what is left from the last message is all
+ * overwritten; the reset and the standard options again were 2 % of an
+ * SMS.  Connections live in the multi handle either way.
+ */
 static CURL *
-easy_get(struct chan *ch)
+easy_get(struct chan *ch, int *pooled)
 {
-	CURL *easy;
-
-	if (ch->nidle > 0) {
-		easy = ch->idle[--ch->nidle];
-		curl_easy_reset(easy);	/* keeps its connection and caches */
-		return easy;
-	}
+	*pooled = ch->nidle > 0;
+	if (*pooled)
+		return ch->idle[--ch->nidle];
 	return curl_easy_init();
 }
 
+/* Back to the pool after a transfer whose job had generation gen. */
 static void
-easy_put(struct chan *ch, CURL *easy)
+easy_put(struct chan *ch, CURL *easy, unsigned gen)
 {
 	CURL **p;
 
-	if (ch->o->stopped || ch->nidle >= ob_slots(ch))
+	if (ch->o->stopped || gen != ch->gen || ch->nidle >= ob_slots(ch))
 		goto drop;
 	if (ch->nidle == ch->idlecap) {
 		if ((p = reallocarray(ch->idle, (size_t)ob_slots(ch),
@@ -261,7 +266,7 @@ done_cb(CURL *easy, CURLcode res, void *arg)
 		ch->ops->finish(j->state, easy, res, ob_delivery(o),
 		    ob_now_ms() / 1000, &out);
 		ch->ops->release(j->state);
-		easy_put(ch, easy);
+		easy_put(ch, easy, j->gen);
 		finish_job(o, j, &out, 1);
 	}
 	if (o->stopped)
@@ -281,14 +286,16 @@ start_job(struct chan *ch, struct job *j)
 	    time(NULL) };
 	struct send_outcome out;
 	CURL *easy;
+	int pooled;
 
 	/* A local failure retries with backoff: never a loop of claims. */
-	if ((easy = easy_get(ch)) == NULL) {
+	if ((easy = easy_get(ch, &pooled)) == NULL) {
 		send_fail(&out, SEND_RETRY, "cannot create a libcurl handle");
 		finish_job(o, j, &out, 0);
 		return;
 	}
-	if (curlev_easy_defaults(easy, (long)ob_conf_or(p->connect_timeout_ms,
+	j->gen = ch->gen;
+	if (!pooled && curlev_easy_defaults(easy, (long)ob_conf_or(p->connect_timeout_ms,
 	    DEF_CONNECT_MS), xfer_timeout_ms(ch), 0) == -1) {
 		curl_easy_cleanup(easy);
 		send_fail(&out, SEND_RETRY, "libcurl refused crmd's standard "
@@ -297,7 +304,7 @@ start_job(struct chan *ch, struct job *j)
 		return;
 	}
 	if (ch->ops->start(easy, ob_delivery(o), &m, &j->state, &out) == -1) {
-		easy_put(ch, easy);
+		easy_put(ch, easy, j->gen);
 		finish_job(o, j, &out, 0);
 		return;
 	}
