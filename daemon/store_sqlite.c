@@ -84,6 +84,24 @@ struct store {
 #define CKPT_WAL_PAGES		4000
 #define CKPT_INTERVAL_S		1
 
+/*
+ * A PASSIVE checkpoint never waits, but while crmd writes without a pause
+ * (a drain) it never finds the WAL wholly copied either, and SQLite only
+ * starts the WAL again from its beginning when a writer finds it so: the
+ * WAL grew by a drain's whole volume (240 MiB for 200,000 SMS), every
+ * commit appending to the file and every page read searching a longer
+ * WAL index.  So the checkpointer copies what was written meanwhile
+ * again, up to CATCH_UP_ROUNDS passive passes or until no more than
+ * RESTART_LAG_PAGES are left, and then a RESTART copies the rest, waiting
+ * up to RESTART_WAIT_MS for the writer and readers of the moment:
+ * writers wait while it copies (crmd's are told BUSY and retry; the CRM's
+ * busy timeout covers it), and the next commit writes from the WAL's
+ * beginning.
+ */
+#define CATCH_UP_ROUNDS		4
+#define RESTART_LAG_PAGES	1000
+#define RESTART_WAIT_MS		50
+
 struct checkpointer {
 	pthread_t	 thread;
 	pthread_mutex_t	 mtx;
@@ -762,6 +780,28 @@ fail:
 	return -1;
 }
 
+/* Passive passes, then a RESTART once little is left (see above).  A
+ * passive pass copies the WAL as it was when the pass began: what was
+ * written meanwhile shows as the next pass's growth. */
+static void
+checkpoint(sqlite3 *db)
+{
+	int log = 0, before = 0;
+
+	for (int round = 0; round < CATCH_UP_ROUNDS; round++) {
+		if (sqlite3_wal_checkpoint_v2(db, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, &log, NULL) != SQLITE_OK)
+			return;
+		if (round > 0 && log - before <= RESTART_LAG_PAGES)
+			break;
+		before = log;
+	}
+	sqlite3_busy_timeout(db, RESTART_WAIT_MS);
+	(void)sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART,
+	    NULL, NULL);
+	sqlite3_busy_timeout(db, 0);
+}
+
 /* A checkpoint is wanted and CKPT_INTERVAL_S has passed since the last. */
 static int
 checkpoint_due(struct checkpointer *c, struct timespec *next)
@@ -804,10 +844,8 @@ checkpointer_main(void *arg)
 			clock_gettime(CLOCK_REALTIME, &c->ckpt_at);
 		}
 		pthread_mutex_unlock(&c->mtx);
-		/* PASSIVE: never waits for, nor blocks, readers and writers. */
 		if (ckpt)
-			sqlite3_wal_checkpoint_v2(c->db, NULL,
-			    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+			checkpoint(c->db);
 		struct store_counts n;
 		int ok = want && query_counts(c->db, &c->counts_st, &n) ==
 		    SQLITE_ROW;

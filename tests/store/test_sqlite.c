@@ -5,6 +5,8 @@
  */
 #include <sys/stat.h>
 
+#include <fcntl.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -390,6 +392,58 @@ test_reminder_insert_reports_its_own_id(void **state)
 	store_close(s);
 }
 
+/* The WAL header's salt-1 (bytes 16..19): SQLite changes it each time it
+ * starts the WAL again from its beginning.  0 if there is no WAL. */
+static uint32_t
+wal_salt(const char *dbpath)
+{
+	char path[4096];
+	unsigned char b[4];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s-wal", dbpath);
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return 0;
+	n = pread(fd, b, sizeof(b), 16);
+	close(fd);
+	return n == 4 ? (uint32_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3] :
+	    0;
+}
+
+/*
+ * crmd commits every moment, as in a drain, with its loop's other work in
+ * between: the checkpointer still gets the WAL started again from its
+ * beginning.  With passive checkpoints alone it never was, and the WAL
+ * grew by everything written.
+ */
+static void
+test_wal_restarts_under_non_stop_writes(void **state)
+{
+	struct testdb	*t = *state;
+	struct store	*s = migrated(t->path, 1000);
+	char		*err = NULL, detail[3000];
+	uint32_t	 salt0 = 0;
+	int		 i, restarted = 0;
+
+	assert_int_equal(store_checkpointer_start(s, &err), 0);
+	memset(detail, 'x', sizeof(detail) - 1);
+	detail[sizeof(detail) - 1] = '\0';
+	/* A few WAL pages a commit; the first checkpoint is due at 4000. */
+	for (i = 0; i < 20000 && !restarted; i++) {
+		assert_int_equal(store_audit(s, "crmd", "fill", 0, detail),
+		    STORE_OK);
+		usleep(200);	/* the loop's other work */
+		if (i == 10)
+			salt0 = wal_salt(t->path);
+		else if (i > 10 && i % 64 == 0)
+			restarted = wal_salt(t->path) != salt0;
+	}
+	print_message("restarted after %d commits\n", i);
+	assert_true(restarted);
+	store_close(s);
+}
+
 /*
  * A pass claims the due rows it read in the same transaction: all of
  * them move to sending under the lease, one attempt more.  Should one not
@@ -464,6 +518,9 @@ main(void)
 		    testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_outbox_claim_is_all_or_error,
+		    testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_wal_restarts_under_non_stop_writes,
 		    testdb_setup, testdb_teardown),
 	};
 
