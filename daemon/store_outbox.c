@@ -1,6 +1,6 @@
 /*
  * The SQLite side of store_outbox.h.  Every query walks the index
- * outbox_state_next (state, next_attempt_at): due rows of a state in
+ * outbox_due (state, channel, next_attempt_at): a channel's due rows in
  * order, and the few sending rows for leases.
  */
 #include <sqlite3.h>
@@ -145,7 +145,7 @@ store_outbox_claim_many(struct store *s, const int64_t *ids, size_t n,
 {
 	/* One statement for the pass's claims: the per-row VDBE setup was a
 	 * good part of a pass's time during a drain.  The unary + keeps the
-	 * planner from walking every queued row of outbox_state_next: each
+	 * planner from walking every queued row of outbox_due: each
 	 * id is one rowid lookup.  No RETURNING: its result table cost 3 %
 	 * of an SMS drain, and the count says the same. */
 	static const char sql[] =

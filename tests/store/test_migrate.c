@@ -56,7 +56,7 @@ static const struct {
 };
 
 static const char *const indexes[] = {
-	"reminders_state_due", "outbox_state_next", "followups_customer_at",
+	"reminders_state_due", "outbox_due", "followups_customer_at",
 	"orders_customer_amount", "customers_owner", "contracts_end",
 	"customer_flags_open",
 };

@@ -392,6 +392,66 @@ test_reminder_insert_reports_its_own_id(void **state)
 	store_close(s);
 }
 
+/* Virtual machine steps run so far by every statement of db. */
+static int64_t
+vm_steps(sqlite3 *db)
+{
+	int64_t n = 0;
+
+	for (sqlite3_stmt *st = sqlite3_next_stmt(db, NULL); st != NULL;
+	    st = sqlite3_next_stmt(db, st))
+		n += sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 0);
+	return n;
+}
+
+/*
+ * The sender's questions about one channel (its due rows, when its next
+ * one is due, refusing an unconfigured one's) go straight to that
+ * channel's rows: 20,000 due SMS that wait (the gateway is down, or the
+ * rate is used up) are not walked through to find a webhook's row.
+ */
+static void
+test_outbox_channel_queries_skip_other_backlogs(void **state)
+{
+	struct testdb		*t = *state;
+	struct store		*s = migrated(t->path, 1000);
+	sqlite3			*db = store_sqlite_handle(s);
+	struct outbox_row	*rows;
+	size_t			 n;
+	int64_t			 at, steps, last_at;
+	int			 refused;
+
+	assert_int_equal(sqlite3_exec(db, "WITH RECURSIVE i(n) AS (SELECT 1"
+	    " UNION ALL SELECT n + 1 FROM i WHERE n < 20000)"
+	    " INSERT INTO outbox (channel, recipient, body, next_attempt_at)"
+	    " SELECT 'sms', '+86138' || printf('%08d', n), '您好', 100 FROM i;"
+	    "INSERT INTO outbox (channel, recipient, body, next_attempt_at)"
+	    " VALUES ('webhook', 'webhook', '{}', 200)", NULL, NULL, NULL),
+	    SQLITE_OK);
+	/* Prepared (and cached) before counting. */
+	assert_int_equal(store_outbox_next_due(s, "webhook", &at), STORE_OK);
+	assert_int_equal(store_outbox_due(s, "webhook", 1000, 10, &rows, &n),
+	    STORE_OK);
+	store_outbox_rows_free(rows, n);
+	steps = vm_steps(db);
+	assert_int_equal(store_outbox_next_due(s, "webhook", &at), STORE_OK);
+	assert_int_equal(at, 200);
+	assert_int_equal(store_outbox_due(s, "webhook", 1000, 10, &rows, &n),
+	    STORE_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].recipient, "webhook");
+	store_outbox_rows_free(rows, n);
+	assert_int_equal(store_begin(s), STORE_OK);
+	assert_int_equal(store_outbox_refuse_channel(s, "email", 1000, "no",
+	    0, 256, &refused, &last_at), STORE_OK);
+	assert_int_equal(store_commit(s), STORE_OK);
+	assert_int_equal(refused, 0);
+	steps = vm_steps(db) - steps;
+	print_message("%lld steps\n", (long long)steps);
+	assert_true(steps < 1000);
+	store_close(s);
+}
+
 /* The WAL header's salt-1 (bytes 16..19): SQLite changes it each time it
  * starts the WAL again from its beginning.  0 if there is no WAL. */
 static uint32_t
@@ -518,6 +578,9 @@ main(void)
 		    testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_outbox_claim_is_all_or_error,
+		    testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_outbox_channel_queries_skip_other_backlogs,
 		    testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_wal_restarts_under_non_stop_writes,
