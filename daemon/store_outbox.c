@@ -259,29 +259,30 @@ fenced(struct store *s, const char *sql, int64_t id, int64_t lease)
 #define FENCE	" WHERE id = ?1 AND state = 'sending' AND lease_until = ?2"
 
 int
-store_outbox_sent_many(struct store *s, const int64_t (*rows)[3], size_t n)
+store_outbox_sent_many(struct store *s, const int64_t *ids, size_t n,
+    int64_t lease, int64_t sent_at)
 {
-	/* json_each outside, one rowid lookup per row (the + as above). */
+	/* As the claim: one rowid lookup per id (the + as there), each row
+	 * fenced by the lease it was claimed under. */
 	static const char sql[] =
-	    "UPDATE outbox SET state = 'sent',"
-	    " sent_at = json_extract(x.value, '$[2]'),"
+	    "UPDATE outbox SET state = 'sent', sent_at = ?3,"
 	    " lease_until = NULL, last_error = NULL"
-	    " FROM json_each(?1) AS x"
-	    " WHERE outbox.id = json_extract(x.value, '$[0]')"
-	    " AND +outbox.state = 'sending'"
-	    " AND +outbox.lease_until = json_extract(x.value, '$[1]')";
+	    " WHERE id IN (SELECT value FROM json_each(?1))"
+	    " AND +state = 'sending' AND +lease_until = ?2";
 	sqlite3_stmt *st;
 	char *json;
 
 	if (n == 0)
 		return STORE_OK;
-	if ((json = json_ints(&rows[0][0], n, 3)) == NULL)
+	if ((json = json_ints(ids, n, 1)) == NULL)
 		return store_fail(s, SQLITE_NOMEM);
 	if ((st = store_prepare(s, sql)) == NULL) {
 		free(json);
 		return STORE_ERR;
 	}
 	sqlite3_bind_text(st, 1, json, -1, free);
+	sqlite3_bind_int64(st, 2, lease);
+	sqlite3_bind_int64(st, 3, sent_at);
 	return store_exec(s, st);
 }
 

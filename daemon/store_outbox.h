@@ -53,12 +53,12 @@ int	store_outbox_refuse_channel(struct store *, const char *channel,
 	    int64_t *last_at);
 
 /*
- * The sent outcomes of a pass in one statement: rows[i] = { id, lease,
- * sent_at }; a row changes only if it is still sending under that lease
- * (the fence), then it is sent, without a lease or an error.
+ * Sent outcomes in one statement: ids[0..n), each claimed under lease; a
+ * row changes only if it is still sending under that lease (the fence),
+ * then it is sent at sent_at, without a lease or an error.
  */
-int	store_outbox_sent_many(struct store *, const int64_t (*rows)[3],
-	    size_t n);
+int	store_outbox_sent_many(struct store *, const int64_t *ids, size_t n,
+	    int64_t lease, int64_t sent_at);
 /*
  * Claims ids[0..n) in one statement: queued -> sending under
  * lease_until, one attempt more.  The ids come from store_outbox_due()

@@ -392,6 +392,39 @@ test_reminder_insert_reports_its_own_id(void **state)
 	store_close(s);
 }
 
+/*
+ * Sent outcomes are written per lease: a row is sent only if it is still
+ * sending under the lease its transfer was claimed under (a row whose
+ * lease expired and was claimed again is the new claim's).
+ */
+static void
+test_outbox_sent_is_fenced_by_the_lease(void **state)
+{
+	struct testdb	*t = *state;
+	struct store	*s = migrated(t->path, 1000);
+	sqlite3		*db = store_sqlite_handle(s);
+	int64_t		 ids[] = { 1, 2, 3, 4 };
+
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO outbox (id, channel,"
+	    " recipient, body, state, lease_until, last_error) VALUES"
+	    " (1, 'sms', '+8613800000000', '您好', 'sending', 5, 'earlier'),"
+	    " (2, 'sms', '+8613800000001', 'x', 'sending', 5, NULL),"
+	    " (3, 'sms', '+8613800000002', 'x', 'sending', 6, NULL),"
+	    " (4, 'sms', '+8613800000003', 'x', 'queued', NULL, NULL)",
+	    NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(store_begin(s), STORE_OK);
+	assert_int_equal(store_outbox_sent_many(s, ids, 4, 5, 99), STORE_OK);
+	assert_int_equal(store_commit(s), STORE_OK);
+	assert_int_equal(testdb_int(db, "SELECT count(*) FROM outbox WHERE"
+	    " state = 'sent' AND sent_at = 99 AND lease_until IS NULL AND"
+	    " last_error IS NULL AND id IN (1, 2)"), 2);
+	assert_int_equal(testdb_int(db, "SELECT count(*) FROM outbox WHERE"
+	    " id = 3 AND state = 'sending' AND lease_until = 6"), 1);
+	assert_int_equal(testdb_int(db, "SELECT count(*) FROM outbox WHERE"
+	    " id = 4 AND state = 'queued'"), 1);
+	store_close(s);
+}
+
 /* Virtual machine steps run so far by every statement of db. */
 static int64_t
 vm_steps(sqlite3 *db)
@@ -578,6 +611,9 @@ main(void)
 		    testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_outbox_claim_is_all_or_error,
+		    testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_outbox_sent_is_fenced_by_the_lease,
 		    testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_outbox_channel_queries_skip_other_backlogs,
