@@ -91,16 +91,18 @@ struct store {
  * WAL grew by a drain's whole volume (240 MiB for 200,000 SMS), every
  * commit appending to the file and every page read searching a longer
  * WAL index.  So the checkpointer copies what was written meanwhile
- * again, up to CATCH_UP_ROUNDS passive passes or until no more than
- * RESTART_LAG_PAGES are left, and then a RESTART copies the rest, waiting
- * up to RESTART_WAIT_MS for the writer and readers of the moment:
- * writers wait while it copies (crmd's are told BUSY and retry; the CRM's
- * busy timeout covers it), and the next commit writes from the WAL's
- * beginning.
+ * again, up to CATCH_UP_ROUNDS passive passes, until no more than
+ * RESTART_LAG_PAGES are left; then a RESTART copies those while writers
+ * wait, waiting itself up to RESTART_WAIT_MS at a time for the writer
+ * and readers of the moment, and the next commit writes from the WAL's
+ * beginning.  Writers (crmd's are told BUSY and retry; the CRM's busy
+ * timeout covers it) wait milliseconds, well inside the 50 ms a CRM
+ * writer may wait for the lock.  If writes outpace the copies, no RESTART
+ * this time.
  */
 #define CATCH_UP_ROUNDS		4
-#define RESTART_LAG_PAGES	1000
-#define RESTART_WAIT_MS		50
+#define RESTART_LAG_PAGES	256
+#define RESTART_WAIT_MS		10
 
 struct checkpointer {
 	pthread_t	 thread;
@@ -786,16 +788,17 @@ fail:
 static void
 checkpoint(sqlite3 *db)
 {
-	int log = 0, before = 0;
+	int log = 0, before = 0, caught_up = 0;
 
-	for (int round = 0; round < CATCH_UP_ROUNDS; round++) {
+	for (int round = 0; round < CATCH_UP_ROUNDS && !caught_up; round++) {
 		if (sqlite3_wal_checkpoint_v2(db, NULL,
 		    SQLITE_CHECKPOINT_PASSIVE, &log, NULL) != SQLITE_OK)
 			return;
-		if (round > 0 && log - before <= RESTART_LAG_PAGES)
-			break;
+		caught_up = round > 0 && log - before <= RESTART_LAG_PAGES;
 		before = log;
 	}
+	if (!caught_up)
+		return;		/* writes outpace copies: next time */
 	sqlite3_busy_timeout(db, RESTART_WAIT_MS);
 	(void)sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART,
 	    NULL, NULL);
