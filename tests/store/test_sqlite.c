@@ -522,7 +522,8 @@ test_wal_restarts_under_non_stop_writes(void **state)
 	assert_int_equal(store_checkpointer_start(s, &err), 0);
 	memset(detail, 'x', sizeof(detail) - 1);
 	detail[sizeof(detail) - 1] = '\0';
-	/* A few WAL pages a commit; the first checkpoint is due at 4000. */
+	/* A few WAL pages a commit; checkpoints are due from 4000 on, and
+	 * restarts from 16000. */
 	for (i = 0; i < 20000 && !restarted; i++) {
 		assert_int_equal(store_audit(s, "crmd", "fill", 0, detail),
 		    STORE_OK);
