@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/queue.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -42,6 +43,7 @@ struct xfer {
 	curlev_done_cb		 cb;
 	void			*arg;
 	CURLcode		 res;
+	int64_t			 start_by;	/* ms, CLOCK_REALTIME; 0: any */
 };
 TAILQ_HEAD(xferq, xfer);
 
@@ -139,16 +141,31 @@ on_post_dones(evutil_socket_t fd, short what, void *arg)
 	post(ct, &ct->dones, &ct->to_deliver, ct->done_fd);
 }
 
-/* Gives libcurl waiting transfers while it has connections free. */
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Gives libcurl waiting transfers while it has connections free; those
+ * past their start-by time go back unstarted. */
 static void
 start_waiting(struct curlthread *ct)
 {
 	struct xfer *x;
+	int64_t now = 0;
 
 	while ((x = TAILQ_FIRST(&ct->waiting)) != NULL && (ct->limit == 0 ||
 	    curlev_active(ct->cl) < ct->limit)) {
 		TAILQ_REMOVE(&ct->waiting, x, entry);
-		if (curlev_add(ct->cl, x->easy, on_inner_done, x) == -1)
+		if (x->start_by != 0 && now == 0)
+			now = now_ms();
+		if (x->start_by != 0 && now > x->start_by)
+			hand_back(ct, x, CURLE_ABORTED_BY_CALLBACK);
+		else if (curlev_add(ct->cl, x->easy, on_inner_done, x) == -1)
 			hand_back(ct, x, CURLE_FAILED_INIT);
 	}
 }
@@ -398,6 +415,13 @@ int
 curlthread_add(struct curlthread *ct, CURL *easy, curlev_done_cb cb,
     void *arg)
 {
+	return curlthread_add_by(ct, easy, cb, arg, 0);
+}
+
+int
+curlthread_add_by(struct curlthread *ct, CURL *easy, curlev_done_cb cb,
+    void *arg, int64_t start_by_ms)
+{
 	struct xfer *x;
 
 	if (ct->closing)
@@ -410,6 +434,7 @@ curlthread_add(struct curlthread *ct, CURL *easy, curlev_done_cb cb,
 	x->easy = easy;
 	x->cb = cb;
 	x->arg = arg;
+	x->start_by = start_by_ms;
 	if (curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, on_progress) !=
 	    CURLE_OK ||
 	    curl_easy_setopt(easy, CURLOPT_XFERINFODATA, ct) != CURLE_OK ||

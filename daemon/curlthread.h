@@ -19,9 +19,14 @@
  *   (within a second).
  * - A handle libcurl refuses comes back through its done callback with
  *   CURLE_FAILED_INIT.
+ * - A transfer given a start-by time (curlthread_add_by) that is still
+ *   waiting for a connection then comes back unstarted, with
+ *   CURLE_ABORTED_BY_CALLBACK, as those a stop ends.
  */
 #ifndef CRMD_CURLTHREAD_H
 #define CRMD_CURLTHREAD_H
+
+#include <stdint.h>
 
 #include "curlev.h"
 
@@ -46,6 +51,15 @@ void		 curlthread_free(struct curlthread *);
  */
 int		 curlthread_add(struct curlthread *, CURL *easy,
 		    curlev_done_cb cb, void *arg);
+
+/*
+ * curlthread_add(), and the transfer is not started after start_by_ms
+ * (CLOCK_REALTIME, ms; 0: any time): one that waited that long for a
+ * connection comes back unstarted, so that it can never end later than
+ * the caller allowed for (a row's lease, for the outbox).
+ */
+int		 curlthread_add_by(struct curlthread *, CURL *easy,
+		    curlev_done_cb cb, void *arg, int64_t start_by_ms);
 
 /*
  * Tells the thread to stop, without waiting for it: curlthread_free()

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "curlev.h"
@@ -617,6 +618,48 @@ test_waiting_for_a_connection_spends_no_timeout(void **state)
 	for (i = 0; i < 3; i++)
 		assert_int_equal(fx->reqs[i].res, CURLE_OK);
 }
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * One connection, busy for 500 ms: a transfer that had to start within
+ * 100 ms comes back unstarted (it never reaches the server), and one
+ * with time to spare runs after the slow one.
+ */
+static void
+test_waiting_past_its_start_by_comes_back_unstarted(void **state)
+{
+	struct fx *fx = *state;
+	struct req *r;
+	int c0, r0, c1, r1;
+
+	server_stats(&c0, &r0);
+	curlev_set_limits(fx->cl, 1, 1);
+	add(fx, 0, "/slow?ms=500", NULL);
+	r = &fx->reqs[1];
+	r->fx = fx;
+	assert_int_equal(curlthread_add_by(fx->cl, make_local("/echo", "late",
+	    r), on_done, r, wall_ms() + 100), 0);
+	r = &fx->reqs[2];
+	r->fx = fx;
+	assert_int_equal(curlthread_add_by(fx->cl, make_local("/echo", "in time",
+	    r), on_done, r, wall_ms() + 20000), 0);
+	run(fx, 3);
+	assert_int_equal(fx->reqs[0].res, CURLE_OK);
+	assert_int_equal(fx->reqs[1].res, CURLE_ABORTED_BY_CALLBACK);
+	assert_int_equal(fx->reqs[1].len, 0);
+	assert_int_equal(fx->reqs[2].res, CURLE_OK);
+	assert_string_equal(fx->reqs[2].body, "echo:in time");
+	server_stats(&c1, &r1);
+	assert_int_equal(r1 - r0, 2);
+}
 #endif
 
 /* A misspelt ctest filter must fail, not pass with 0 tests run. */
@@ -648,6 +691,7 @@ main(int argc, char **argv)
 		T(test_other_protocols_refused),
 #ifdef TEST_CURLTHREAD
 		T(test_waiting_for_a_connection_spends_no_timeout),
+		T(test_waiting_past_its_start_by_comes_back_unstarted),
 #endif
 #undef T
 	};
