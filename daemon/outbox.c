@@ -542,17 +542,11 @@ transport_new(struct chan *ch, struct event_base *base)
 {
 	char *err = NULL;
 
-	if (ch->ops != &send_email_ops) {
-		if ((ch->cl = curlev_new(base, &err)) != NULL)
-			return 0;
-	} else {
-		for (; ch->nct < EMAIL_THREADS; ch->nct++)
-			if ((ch->ct[ch->nct] = curlthread_new(base, &err)) ==
-			    NULL)
-				break;
-		if (ch->nct == EMAIL_THREADS)
-			return 0;
-	}
+	for (; ch->nct < XFER_THREADS; ch->nct++)
+		if ((ch->ct[ch->nct] = curlthread_new(base, &err)) == NULL)
+			break;
+	if (ch->nct == XFER_THREADS)
+		return 0;
 	log_warnx("outbox: %s", err != NULL ? err : "out of memory");
 	free(err);
 	return -1;
@@ -562,8 +556,6 @@ transport_new(struct chan *ch, struct event_base *base)
 static void
 transport_free(struct chan *ch)
 {
-	curlev_free(ch->cl);
-	ch->cl = NULL;
 	for (int k = 0; k < ch->nct; k++)
 		curlthread_stop(ch->ct[k]);
 	for (int k = 0; k < ch->nct; k++)
@@ -574,16 +566,15 @@ transport_free(struct chan *ch)
 /*
  * To the thread with the fewest transfers for its connections, so that
  * one waiting for a relay's reply gets no more while the other is free;
- * ties go round.
+ * ties go round.  Not started after start_by_ms: it comes back unstarted.
  */
 int
-ob_xfer_add(struct chan *ch, CURL *easy, curlev_done_cb cb, void *arg)
+ob_xfer_add(struct chan *ch, CURL *easy, curlev_done_cb cb, void *arg,
+    int64_t start_by_ms)
 {
 	int best = -1;
 	long best_load = 0;
 
-	if (ch->nct == 0)
-		return curlev_add(ch->cl, easy, cb, arg);
 	for (int i = 1; i <= ch->nct_used; i++) {
 		int k = (ch->next_ct + i) % ch->nct_used;
 		long load = 1000L * curlthread_active(ch->ct[k]) /
@@ -595,7 +586,7 @@ ob_xfer_add(struct chan *ch, CURL *easy, curlev_done_cb cb, void *arg)
 		}
 	}
 	ch->next_ct = best;
-	return curlthread_add(ch->ct[best], easy, cb, arg);
+	return curlthread_add_by(ch->ct[best], easy, cb, arg, start_by_ms);
 }
 
 static void
@@ -610,8 +601,6 @@ configure(struct outbox *o)
 		/* Handles set up for the old config are not reused. */
 		ch->gen++;
 		ob_easy_pool_free(ch);
-		if (ch->cl != NULL)
-			curlev_set_limits(ch->cl, ch->concurrency, 0);
 		/* The connections shared out, the total kept: a thread
 		 * whose share is none gets no transfers. */
 		ch->nct_used = ch->concurrency < ch->nct ? ch->concurrency :

@@ -19,16 +19,28 @@ jitter(void)
 	return (double)arc4random() / 4294967296.0;
 }
 
-/* The transfer timeout, cut so that a transfer always ends in its lease. */
+/*
+ * The transfer timeout, cut so that a transfer always ends in its lease,
+ * with room to start: a lease counts whole seconds from its claim, and the
+ * last start (start_by) leaves LEASE_MARGIN_S before the lease ends.
+ */
 static long
 xfer_timeout_ms(const struct chan *ch)
 {
 	int64_t t = ob_timeout_ms(ch);
-	int64_t cap = (ob_lease_s(ch->o) - LEASE_MARGIN_S) * 1000;
+	int64_t cap = (ob_lease_s(ch->o) - 3 * LEASE_MARGIN_S) * 1000;
 
 	if (cap < 1000)
 		cap = 1000;
 	return (long)(t < cap ? t : cap);
+}
+
+/* The latest instant (ms) j's transfer may start: it then ends, by its
+ * timeout, LEASE_MARGIN_S before its lease. */
+static int64_t
+start_by(const struct chan *ch, const struct job *j)
+{
+	return j->lease * 1000 - LEASE_MARGIN_S * 1000 - xfer_timeout_ms(ch);
 }
 
 /* -- outcomes --------------------------------------------------------- */
@@ -249,13 +261,14 @@ done_cb(CURL *easy, CURLcode res, void *arg)
 
 	ch->in_flight--;
 	o->stats.in_flight--;
-	if (o->stopped && res == CURLE_ABORTED_BY_CALLBACK) {
+	if (res == CURLE_ABORTED_BY_CALLBACK) {
+		/* A stop ended it, or it waited for a connection until too
+		 * little of its lease was left to start (no callback of
+		 * crmd's aborts a transfer): back to the queue as it was. */
 		ch->ops->release(j->state);
 		curl_easy_cleanup(easy);
 		release_job(o, j);
-		return;
-	}
-	if (res == CURLE_FAILED_INIT) {
+	} else if (res == CURLE_FAILED_INIT) {
 		/* A transport thread's libcurl refused it: local, as in
 		 * start_job, not the destination's failure. */
 		send_fail(&out, SEND_RETRY, "libcurl refused the transfer");
@@ -308,7 +321,7 @@ start_job(struct chan *ch, struct job *j)
 		finish_job(o, j, &out, 0);
 		return;
 	}
-	if (ob_xfer_add(ch, easy, done_cb, j) == -1) {
+	if (ob_xfer_add(ch, easy, done_cb, j, start_by(ch, j)) == -1) {
 		ch->ops->release(j->state);
 		curl_easy_cleanup(easy);
 		send_fail(&out, SEND_RETRY, "libcurl refused the transfer");
@@ -333,7 +346,7 @@ ob_dispatch(struct chan *ch)
 		/* Down since it was claimed, unconfigured by a reload, or too
 		 * little lease left for a whole transfer: not now. */
 		if ((!j->probe && ch->dest.down) || !ob_configured(ch) ||
-		    t + xfer_timeout_ms(ch) > j->lease * 1000)
+		    t > start_by(ch, j))
 			release_job(ch->o, j);
 		else
 			start_job(ch, j);

@@ -13,10 +13,11 @@ from test_delivery import (DeliveryTest, delivery_conf, email_conf,
 N = 10000               # half email, half SMS
 KILLS = 5
 CONCURRENCY = 8         # per channel
-# Transfers crmd may have started and not yet recorded, per channel: its
-# connections, and for email as many again, which its transport threads
-# start while crmd's loop is busy writing (docs/delivery.md).
-STARTED = {"email": 2 * CONCURRENCY, "sms": CONCURRENCY}
+# Transfers crmd may have started and not yet recorded, per channel: those
+# handed to its transport threads, 8 per connection, which start the next
+# as one ends while crmd's loop is busy writing (docs/delivery.md).
+XFER_DEPTH = 8
+STARTED = {"email": XFER_DEPTH * CONCURRENCY, "sms": XFER_DEPTH * CONCURRENCY}
 
 # The other process: the CRM application queueing messages in batches.
 INSERTER = r"""
