@@ -110,10 +110,13 @@ crmd_stop(struct crmd *crmd, const char *why)
 	crmd->stopping = 1;
 	log_info("stopping on %s", why);
 	notify_stopping();
-	/* Claim no more; abandoned transfers return their leases. */
-	outbox_stop(crmd->outbox);
-	/* Stop accepting now; the loop exits once replies are flushed. */
+	/* Stop accepting now and cancel the dry runs at once; the loop
+	 * exits once replies are flushed. */
 	control_stop(crmd->control);
+	/* Claim no more; abandoned transfers return their leases.  After
+	 * the cancels: it joins the transport threads, which under valgrind,
+	 * one thread at a time, gave the dry runs time to finish instead. */
+	outbox_stop(crmd->outbox);
 }
 
 static void
