@@ -361,12 +361,17 @@ static const struct conf_key sms_keys[] = {
 	{ .name = "national", .type = KEY_GROUP, .sub = national_keys,
 	  .post = check_national },
 	HTTP_KEYS(struct conf_sms, http.gw),
+	{ .name = "cafile", .type = KEY_PATH, .off = SMS(http.cafile),
+	  .check = check_cafile },
 	PACE_KEYS(struct conf_sms, http.pace),
 	{ .name = NULL }
 };
 
 static const struct conf_key webhook_keys[] = {
 	HTTP_KEYS(struct conf_http_channel, gw),
+	{ .name = "cafile", .type = KEY_PATH,
+	  .off = offsetof(struct conf_http_channel, cafile),
+	  .check = check_cafile },
 	PACE_KEYS(struct conf_http_channel, pace),
 	{ .name = NULL }
 };

@@ -73,12 +73,14 @@ conf_delivery_free(struct conf_delivery *d)
 	secret_free(e->password);
 	free(e->cafile);
 	gw_conf_free(&d->sms.http.gw);
+	free(d->sms.http.cafile);
 	phone_national_free(&d->sms.national);
 	free(d->sms.account);
 	free(d->sms.from);
 	free(d->sms.national_regex);
 	free(d->sms.national_country);
 	gw_conf_free(&d->webhook.gw);
+	free(d->webhook.cafile);
 	memset(d, 0, sizeof(*d));
 }
 

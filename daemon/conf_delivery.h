@@ -45,6 +45,7 @@ struct conf_http_channel {
 	int		 configured;
 	struct gw_conf	 gw;		/* url, method, headers, format, body,
 					   codes; presets expanded */
+	char		*cafile;	/* https: NULL, the system's CAs */
 	struct conf_pace pace;
 };
 

@@ -184,11 +184,13 @@ unnul(const char *p, size_t len, int *oom)
 	return out;
 }
 
-/* Builds and sets up m for gateway gw; to is the normalised recipient. */
+/* Builds and sets up m for channel hc; to is the normalised recipient. */
 static int
-http_start(CURL *easy, const struct gw_conf *gw, const struct send_msg *m,
-    const char *to, void **state, struct send_outcome *out)
+http_start(CURL *easy, const struct conf_http_channel *hc,
+    const struct send_msg *m, const char *to, void **state,
+    struct send_outcome *out)
 {
+	const struct gw_conf *gw = &hc->gw;
 	struct gw_msg gm = { to, m->body, m->subject, m->key };
 	struct http_state *hs;
 	char *err = NULL, *body, *subject;
@@ -218,7 +220,8 @@ http_start(CURL *easy, const struct gw_conf *gw, const struct send_msg *m,
 		free(hs);
 		return r;
 	}
-	if (http_options(easy, hs) == -1) {
+	if (http_options(easy, hs) == -1 || (hc->cafile != NULL &&
+	    curl_easy_setopt(easy, CURLOPT_CAINFO, hc->cafile) != CURLE_OK)) {
 		http_release(hs);
 		return send_fail(out, SEND_RETRY, "libcurl refused an HTTP "
 		    "option, or out of memory");
@@ -246,7 +249,7 @@ sms_start(CURL *easy, const struct conf_delivery *d, const struct send_msg *m,
 		free(reason);
 		return r;
 	}
-	r = http_start(easy, &d->sms.http.gw, m, to, state, out);
+	r = http_start(easy, &d->sms.http, m, to, state, out);
 	free(to);
 	return r;
 }
@@ -263,7 +266,7 @@ webhook_start(CURL *easy, const struct conf_delivery *d,
 	    strcmp(m->recipient, d->webhook.gw.url) != 0)))
 		return send_fail(out, SEND_DEAD, "a webhook's recipient must "
 		    "be 'webhook' (the URL in channels.webhook)");
-	return http_start(easy, &d->webhook.gw, m, "", state, out);
+	return http_start(easy, &d->webhook, m, "", state, out);
 }
 
 static void

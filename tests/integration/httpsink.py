@@ -11,6 +11,7 @@ port."""
 import itertools
 import json
 import socket
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -120,8 +121,10 @@ class _Server(ThreadingHTTPServer):
 
 
 class HttpSink:
-    def __init__(self, port=0):
+    def __init__(self, port=0, tls=None):
+        """tls: (certfile, keyfile) to answer over HTTPS."""
         self.port = port
+        self.tls = tls
         self.lock = threading.Lock()
         self.requests = []
         self.default = Action()
@@ -134,10 +137,16 @@ class HttpSink:
         self._thread = None
 
     def url(self, path="/"):
-        return "http://127.0.0.1:%d%s" % (self.port, path)
+        return "%s://127.0.0.1:%d%s" % ("https" if self.tls else "http",
+                                        self.port, path)
 
     def start(self):
         self._httpd = _Server(("127.0.0.1", self.port), _Handler)
+        if self.tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*self.tls)
+            self._httpd.socket = ctx.wrap_socket(self._httpd.socket,
+                                                 server_side=True)
         self._httpd.sink = self
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever,

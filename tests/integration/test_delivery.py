@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from crmdtest import DaemonTest, wait_for
 from crmfixture import Crm, now
 from httpsink import Action, HttpSink
-from mailserver import USER, MailServer, free_port
+from mailserver import USER, MailServer, free_port, make_cert
 
 TZ = ZoneInfo("Asia/Shanghai")
 FROM_ADDR = "crm@example.com"
@@ -259,8 +259,8 @@ class DeliveryTest(DaemonTest):
         self.addCleanup(m.close)
         return m.start() if start else m
 
-    def http_sink(self, start=True, port=0):
-        h = HttpSink(port=port)
+    def http_sink(self, start=True, port=0, tls=None):
+        h = HttpSink(port=port, tls=tls)
         self.addCleanup(h.close)
         return h.start() if start else h
 
@@ -887,6 +887,29 @@ class Unconfigured(DeliveryTest):
         self.assert_dead(e, "channels.email")
         self.assert_dead(s, "channels.sms")
         self.assert_dead(rem, "channels.email")
+
+
+class PrivateCA(DeliveryTest):
+    def test_https_gateways_checked_against_their_cafile(self):
+        # A gateway whose certificate no public CA signed: with cafile
+        # naming it, crmd verifies it and sends; a webhook to the same
+        # server without cafile is refused at the handshake and retried,
+        # the reason saying why, and nothing reaches the server.
+        cert, key = make_cert(self.d.dir)
+        sink = self.http_sink(tls=(cert, key))
+        self.assertTrue(sink.url().startswith("https://"))
+        self.start(ALWAYS_OPEN + delivery_conf(
+            sms=sms_conf(sink, cafile=cert), webhook=webhook_conf(sink)))
+        q = self.crm.outbox
+        s = q("sms", "+8613800138000", "", "证书测试", key="ca-sms")
+        w = q("webhook", "webhook", "", '{"msgtype":"text"}', key="ca-hook")
+        self.wait_state([s], "sent")
+        r = wait_for(lambda: self.row(w)["attempts"] >= 1 and
+                     self.row(w)["last_error"] and self.row(w),
+                     timeout=30, what="the webhook's first attempt")
+        self.assertEqual(r["state"], "queued", r)
+        self.assertRegex(r["last_error"], "(?i)certificate|SSL")
+        self.assertEqual([x.key for x in sink.snapshot()], ["ca-sms"])
 
 
 class Chinese(DeliveryTest):
