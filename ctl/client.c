@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "protocol.h"
 
 static int
@@ -34,26 +35,11 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-static int64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t
-now_ms(void)
-{
-	return now_us() / 1000;
-}
-
 /* Milliseconds left before deadline, for poll(); 0 once it has passed. */
 static int
 remaining(int64_t deadline)
 {
-	int64_t left = deadline - now_ms();
+	int64_t left = deadline - mono_ms();
 
 	if (left <= 0)
 		return 0;
@@ -313,7 +299,7 @@ exchange(int fd, int64_t deadline, size_t max_reply, const char *cmd,
 		fail(err, errlen, "cannot encode the request");
 		return CLIENT_EXCHANGE;
 	}
-	start = now_us();
+	start = mono_us();
 	rv = send_all(fd, req, reqlen, deadline);
 	free(req);
 	/* crmd may answer (503: too many connections) and hang up before
@@ -335,7 +321,7 @@ exchange(int fd, int64_t deadline, size_t max_reply, const char *cmd,
 	free(line);
 	if (rv == -1)
 		return CLIENT_EXCHANGE;
-	r->rtt_ms = (double)(now_us() - start) / 1000.0;
+	r->rtt_ms = (double)(mono_us() - start) / 1000.0;
 	return CLIENT_OK;
 }
 
@@ -348,7 +334,7 @@ enum client_fail
 client_call(const char *path, int64_t timeout_s, size_t max_reply,
     const char *cmd, json_t *args, struct reply *r, char *err, size_t errlen)
 {
-	int64_t deadline = now_ms() + timeout_s * 1000;
+	int64_t deadline = mono_ms() + timeout_s * 1000;
 	enum client_fail rv;
 	int fd, error_no = 0;
 

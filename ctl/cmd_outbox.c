@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "duration.h"
 #include "protocol.h"
 
@@ -461,15 +462,6 @@ cmd_outbox_purge_exec(struct ctx *ctx, const struct args *args)
 
 /* ---- test-send ---- */
 
-static double
-now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 sleep_ms(long ms)
 {
@@ -486,7 +478,7 @@ sleep_ms(long ms)
 static int
 watch(struct ctx *ctx, int64_t id, int64_t wait, json_t **msg)
 {
-	double deadline = now_mono() + (double)wait;
+	double deadline = mono_s() + (double)wait;
 	const char *state;
 	struct reply r;
 	int rv;
@@ -500,7 +492,7 @@ watch(struct ctx *ctx, int64_t id, int64_t wait, json_t **msg)
 		reply_free(&r);
 		state = str_of(*msg, "state");
 		if (strcmp(state, "sent") == 0 || strcmp(state, "dead") == 0 ||
-		    now_mono() >= deadline)
+		    mono_s() >= deadline)
 			return EXIT_OK;
 		sleep_ms(POLL_MS);
 	}

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "duration.h"
 #include "protocol.h"
 
@@ -373,15 +374,6 @@ sleep_ms(long ms)
 		;
 }
 
-static double
-now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /*
  * Polls rule.list until sweep number `sweep` completed or wait seconds
  * passed.  EXIT_OK with *list (to be decref'd) when it completed.
@@ -389,7 +381,7 @@ now_mono(void)
 static int
 await_sweep(struct ctx *ctx, json_int_t sweep, int64_t wait, json_t **list)
 {
-	double deadline = now_mono() + (double)wait;
+	double deadline = mono_s() + (double)wait;
 	struct reply r;
 	json_t *req;
 	int rv;
@@ -409,7 +401,7 @@ await_sweep(struct ctx *ctx, json_int_t sweep, int64_t wait, json_t **list)
 			return EXIT_OK;
 		}
 		reply_free(&r);
-		if (now_mono() >= deadline) {
+		if (mono_s() >= deadline) {
 			out_errorx(ctx->err, "rule run: sweep %"
 			    JSON_INTEGER_FORMAT " still running after %" PRId64
 			    "s; crmctl rule list shows when it is done", sweep,

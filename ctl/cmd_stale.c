@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "duration.h"
 #include "protocol.h"
 
@@ -157,15 +158,6 @@ cmd_stale_list_exec(struct ctx *ctx, const struct args *args)
 
 /* ---- stale sweep ---- */
 
-static double
-now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 sleep_ms(long ms)
 {
@@ -212,7 +204,7 @@ cmd_stale_sweep_exec(struct ctx *ctx, const struct args *args)
 	if (w != NULL && (duration_parse(w, &wait) == -1 || wait < 1))
 		return cmd_usage_error(ctx, "stale sweep", "--wait wants a duration "
 		    "such as 30s or 5m, not \"%s\"", w);
-	deadline = w != NULL ? now_mono() + (double)wait : 0;
+	deadline = w != NULL ? mono_s() + (double)wait : 0;
 	if ((rv = request(ctx, "stale.sweep", json_object(), &r)) != EXIT_OK)
 		return rv;
 	id = json_integer_value(json_object_get(r.data, "id"));
@@ -225,7 +217,7 @@ cmd_stale_sweep_exec(struct ctx *ctx, const struct args *args)
 		if (json_is_true(json_object_get(r.data, "done")))
 			break;
 		reply_free(&r);
-		if (w != NULL && now_mono() >= deadline) {
+		if (w != NULL && mono_s() >= deadline) {
 			out_errorx(ctx->err, "stale sweep %lld is still running "
 			    "after %s; it goes on in crmd: see crmd's log "
 			    "(journalctl -u crmd) or crmctl stale list",

@@ -4,5 +4,5 @@
 find_package(Threads REQUIRED)
 add_library(crmd_curlev STATIC curlev.c curlthread.c)
 target_include_directories(crmd_curlev PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
-target_link_libraries(crmd_curlev PUBLIC crmd_log crmd_thread PkgConfig::CURL
-  PkgConfig::LIBEVENT Threads::Threads)
+target_link_libraries(crmd_curlev PUBLIC crmd_common crmd_log crmd_thread
+  PkgConfig::CURL PkgConfig::LIBEVENT Threads::Threads)

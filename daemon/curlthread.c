@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "thread.h"
 
@@ -141,15 +142,6 @@ on_post_dones(evutil_socket_t fd, short what, void *arg)
 	post(ct, &ct->dones, &ct->to_deliver, ct->done_fd);
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Gives libcurl waiting transfers while it has connections free; those
  * past their start-by time go back unstarted. */
 static void
@@ -162,7 +154,7 @@ start_waiting(struct curlthread *ct)
 	    curlev_active(ct->cl) < ct->limit)) {
 		TAILQ_REMOVE(&ct->waiting, x, entry);
 		if (x->start_by != 0 && now == 0)
-			now = now_ms();
+			now = wall_ms();
 		if (x->start_by != 0 && now > x->start_by)
 			hand_back(ct, x, CURLE_ABORTED_BY_CALLBACK);
 		else if (curlev_add(ct->cl, x->easy, on_inner_done, x) == -1)

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "assign.h"
+#include "clock.h"
 #include "conf.h"
 #include "crmd.h"
 #include "log.h"
@@ -72,15 +73,6 @@ struct batch {
 	unsigned char		*match;		/* [rule * n + row] */
 	int64_t			 now;
 };
-
-static int64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* ---- shared by the automation modules ---- */
 

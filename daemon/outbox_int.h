@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "crmd.h"
 #include "outbox.h"
@@ -130,10 +131,7 @@ struct outbox {
 static inline int64_t
 ob_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return wall_ms();
 }
 
 static inline const struct conf_delivery *

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "crmd.h"
 #include "log.h"
@@ -93,15 +94,6 @@ struct rules_engine {
 static void	schedule(struct rules_engine *, int delay_ms);
 
 /* -- time ---------------------------------------------------------------- */
-
-static int64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void
 make_env(struct rule_env *env, char today[16])

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "crmd.h"
 #include "escalate.h"
@@ -58,15 +59,6 @@ struct sched {
 	size_t		 nlat;
 	size_t		 lat_pos;
 };
-
-static int64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 
 static void
@@ -163,12 +155,12 @@ work(struct sched *s, int *more)
 {
 	struct crmd *crmd = s->crmd;
 	struct fire_result fr;
-	int64_t t = now_us() / 1000000;
+	int64_t t = wall_us() / 1000000;
 	int n, m, rc, all;
 
 	*more = 0;
 	if ((all = fire_due(crmd, t, FIRE_BATCH, &fr)) == STORE_OK) {
-		record_latency(s, fr.due, fr.ndue, now_us());
+		record_latency(s, fr.due, fr.ndue, wall_us());
 		free(fr.due);
 		s->stats.fired += (uint64_t)fr.fired;
 		s->stats.late += (uint64_t)fr.late;
@@ -214,7 +206,7 @@ work_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (rc == STORE_OK)
-		rc = rearm(s, now_us());
+		rc = rearm(s, wall_us());
 	watch_own_commits(s->crmd->watch);
 	if (rc == STORE_BUSY) {
 		kick_in(s, BUSY_RETRY_MS);

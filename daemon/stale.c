@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "crmd.h"
 #include "events.h"
@@ -89,15 +90,6 @@ struct stale {
 	struct stale_sweep cur, last;
 	int64_t		 next_id;
 };
-
-static int64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int64_t
 interval_of(const struct crmd *crmd)

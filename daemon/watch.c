@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "crmd.h"
 #include "events.h"
 #include "log.h"
@@ -55,15 +56,6 @@ struct watch {
 	int64_t		 wall_mono_us;	/* CLOCK_REALTIME - CLOCK_MONOTONIC */
 };
 
-static int64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void
 recheck_in(struct watch *w, int64_t us)
 {
@@ -94,10 +86,7 @@ learn(struct watch *w, int64_t seen)
 static int64_t
 wall_minus_mono_us(void)
 {
-	struct timespec r;
-
-	clock_gettime(CLOCK_REALTIME, &r);
-	return (int64_t)r.tv_sec * 1000000 + r.tv_nsec / 1000 - mono_us();
+	return wall_us() - mono_us();
 }
 
 /*
