@@ -55,6 +55,7 @@ struct curlthread {
 	struct xferq		 dones;		/* finished, for the caller */
 	long			 max_total, max_host;
 	int			 limits_changed;
+	int			 unqueue;	/* hand the waiting back */
 	/* Set to stop; libcurl's progress callback reads it too. */
 	atomic_int		 aborting;
 	int			 add_fd;	/* eventfd: adds not empty */
@@ -182,7 +183,8 @@ on_adds(evutil_socket_t fd, short what, void *arg)
 	struct xferq in;
 	eventfd_t n;
 	long total = 0, host = 0;
-	int limits, stop;
+	int limits, stop, unqueue;
+	struct xfer *x;
 
 	TAILQ_INIT(&in);
 	(void)eventfd_read(fd, &n);
@@ -193,6 +195,8 @@ on_adds(evutil_socket_t fd, short what, void *arg)
 		host = ct->max_host;
 		ct->limits_changed = 0;
 	}
+	unqueue = ct->unqueue;
+	ct->unqueue = 0;
 	pthread_mutex_unlock(&ct->mu);
 	stop = atomic_load(&ct->aborting);
 	if (limits) {
@@ -200,6 +204,10 @@ on_adds(evutil_socket_t fd, short what, void *arg)
 		ct->limit = total;
 	}
 	TAILQ_CONCAT(&ct->waiting, &in, entry);
+	while (unqueue && (x = TAILQ_FIRST(&ct->waiting)) != NULL) {
+		TAILQ_REMOVE(&ct->waiting, x, entry);
+		hand_back(ct, x, CURLE_ABORTED_BY_CALLBACK);
+	}
 	if (!stop) {
 		start_waiting(ct);
 		return;
@@ -447,6 +455,17 @@ int
 curlthread_active(const struct curlthread *ct)
 {
 	return ct->active;
+}
+
+void
+curlthread_unqueue(struct curlthread *ct)
+{
+	/* This turn's adds go first, so the thread has them when it acts. */
+	post(ct, &ct->adds, &ct->to_add, ct->add_fd);
+	pthread_mutex_lock(&ct->mu);
+	ct->unqueue = 1;
+	pthread_mutex_unlock(&ct->mu);
+	(void)eventfd_write(ct->add_fd, 1);
 }
 
 void

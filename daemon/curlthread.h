@@ -62,6 +62,14 @@ int		 curlthread_add_by(struct curlthread *, CURL *easy,
 		    curlev_done_cb cb, void *arg, int64_t start_by_ms);
 
 /*
+ * Hands back every transfer still waiting for a connection, unstarted
+ * (CURLE_ABORTED_BY_CALLBACK), through the done callbacks, later; those
+ * on the wire go on.  For a destination that went down: what was queued
+ * for it is not sent into it.
+ */
+void		 curlthread_unqueue(struct curlthread *);
+
+/*
  * Tells the thread to stop, without waiting for it: curlthread_free()
  * then joins it.  Stopping several first lets their waits end together.
  */

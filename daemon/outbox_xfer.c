@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "curlev.h"
+#include "curlthread.h"
 #include "log.h"
 #include "outbox_int.h"
 
@@ -168,6 +169,9 @@ judge_destination(struct chan *ch, struct job *j,
 		    "wait, with one probe per retry interval", ch->ops->name,
 		    out->reason ? out->reason : "no answer");
 		ob_release_ready(ch);
+		/* And those queued in the threads come back unsent. */
+		for (int k = 0; k < ch->nct; k++)
+			curlthread_unqueue(ch->ct[k]);
 	}
 }
 
@@ -262,11 +266,12 @@ done_cb(CURL *easy, CURLcode res, void *arg)
 	ch->in_flight--;
 	o->stats.in_flight--;
 	if (res == CURLE_ABORTED_BY_CALLBACK) {
-		/* A stop ended it, or it waited for a connection until too
-		 * little of its lease was left to start (no callback of
-		 * crmd's aborts a transfer): back to the queue as it was. */
+		/* A stop ended it, or it came back unstarted (its destination
+		 * went down, or it waited for a connection until too little
+		 * of its lease was left; no callback of crmd's aborts a
+		 * transfer): back to the queue as it was. */
 		ch->ops->release(j->state);
-		curl_easy_cleanup(easy);
+		easy_put(ch, easy, j->gen);	/* dropped when stopped */
 		release_job(o, j);
 	} else if (res == CURLE_FAILED_INIT) {
 		/* A transport thread's libcurl refused it: local, as in

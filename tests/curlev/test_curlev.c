@@ -660,6 +660,43 @@ test_waiting_past_its_start_by_comes_back_unstarted(void **state)
 	server_stats(&c1, &r1);
 	assert_int_equal(r1 - r0, 2);
 }
+
+/*
+ * One connection busy for 300 ms and two transfers waiting for it: after
+ * curlthread_unqueue() the waiting two come back unstarted and never
+ * reach the server; the one on the wire finishes, and the thread takes
+ * new transfers as before.
+ */
+static void
+test_unqueue_hands_back_the_waiting(void **state)
+{
+	struct fx *fx = *state;
+	int c0, r0, c1, r1, i;
+
+	server_stats(&c0, &r0);
+	curlev_set_limits(fx->cl, 1, 1);
+	add(fx, 0, "/slow?ms=300", NULL);
+	/* On the wire once the server has it (it holds it 300 ms). */
+	for (i = 0, r1 = r0; i < 500 && r1 == r0; i++) {
+		run_for(fx, 10);
+		server_stats(&c1, &r1);
+	}
+	assert_int_equal(r1, r0 + 1);
+	add(fx, 1, "/echo", "waiting 1");
+	add(fx, 2, "/echo", "waiting 2");
+	curlthread_unqueue(fx->cl);
+	run(fx, 3);
+	assert_int_equal(fx->reqs[0].res, CURLE_OK);
+	assert_string_equal(fx->reqs[0].body, "slow");
+	assert_int_equal(fx->reqs[1].res, CURLE_ABORTED_BY_CALLBACK);
+	assert_int_equal(fx->reqs[2].res, CURLE_ABORTED_BY_CALLBACK);
+	assert_int_equal(fx->reqs[1].len + fx->reqs[2].len, 0);
+	add(fx, 3, "/echo", "after");
+	run(fx, 4);
+	assert_string_equal(fx->reqs[3].body, "echo:after");
+	server_stats(&c1, &r1);
+	assert_int_equal(r1 - r0, 2);
+}
 #endif
 
 /* A misspelt ctest filter must fail, not pass with 0 tests run. */
@@ -692,6 +729,7 @@ main(int argc, char **argv)
 #ifdef TEST_CURLTHREAD
 		T(test_waiting_for_a_connection_spends_no_timeout),
 		T(test_waiting_past_its_start_by_comes_back_unstarted),
+		T(test_unqueue_hands_back_the_waiting),
 #endif
 #undef T
 	};

@@ -13,6 +13,7 @@ import email.policy
 import json
 import os
 import re
+import time
 import unittest
 import urllib.parse
 from zoneinfo import ZoneInfo
@@ -887,6 +888,31 @@ class Unconfigured(DeliveryTest):
         self.assert_dead(e, "channels.email")
         self.assert_dead(s, "channels.sms")
         self.assert_dead(rem, "channels.email")
+
+
+class NotHammered(DeliveryTest):
+    def test_a_failing_gateway_gets_probes_not_the_queue(self):
+        # 40 SMS for a gateway answering 503: the two on the wire fail,
+        # the channel is down, and what was queued for it in the
+        # transport threads (eight per connection) comes back unsent;
+        # then one probe per retry interval (1 s, then 2 s).
+        sink = self.http_sink()
+        sink.default = Action(503, body=b'{"error":"maintenance"}')
+        self.start(ALWAYS_OPEN + delivery_conf(
+            sms=sms_conf(sink, concurrency=2)))
+        for i in range(40):
+            self.crm.outbox("sms", "+86138001380%02d" % i, "", "维护中",
+                            key="hm-%d" % i)
+        wait_for(lambda: sink.snapshot(), what="the first request")
+        time.sleep(3.5)
+        n = len(sink.snapshot())
+        self.assertLessEqual(n, 2 + 3, [r.key for r in sink.snapshot()])
+        # Every attempt counted is one the gateway saw: those handed
+        # back were not attempted.
+        self.assertLessEqual(self.crm.q1(
+            "SELECT sum(attempts) FROM outbox"), len(sink.snapshot()) + 2)
+        self.assertEqual(self.crm.q1(
+            "SELECT count(*) FROM outbox WHERE state = 'sent'"), 0)
 
 
 class PrivateCA(DeliveryTest):
