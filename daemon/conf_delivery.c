@@ -19,6 +19,9 @@
 #include "template.h"
 
 #define DEFAULT_TIMEOUT_MS	60000
+/* outbox.lease over every channel's timeout, at least: room for the
+ * sender to start a transfer and end it a second before the lease. */
+#define LEASE_SLACK_MS		3000
 
 __attribute__((format(printf, 2, 3)))
 static int
@@ -470,12 +473,14 @@ conf_delivery_finish(struct conf_delivery *d, char **why)
 		    1000 + 60;
 		return 0;
 	}
-	if (longest == NULL || d->outbox.lease * 1000 > max)
+	if (longest == NULL || d->outbox.lease * 1000 >= max + LEASE_SLACK_MS)
 		return 0;
-	/* A lease that ends mid-transfer hands the row to a second try. */
-	return fail(why, "(%s) must be longer than every channel's timeout, "
-	    "and channels.%s.timeout is %s: a message still being sent when "
-	    "its lease ends would be sent twice",
+	/* A lease that ends mid-transfer hands the row to a second try; the
+	 * sender starts a transfer no later than a second before its lease
+	 * less its timeout, cut to the lease less 3 s (outbox_xfer.c). */
+	return fail(why, "(%s) must be at least 3s longer than every "
+	    "channel's timeout, and channels.%s.timeout is %s: a message "
+	    "still being sent when its lease ends would be sent twice",
 	    duration_format(d->outbox.lease, a, sizeof(a)), longest,
 	    duration_format(max / 1000, b, sizeof(b)));
 }

@@ -763,23 +763,25 @@ test_delivery_lease(void **state)
 	char text[512], *errors = NULL, *p;
 	struct crmd_conf *c;
 
-	/* Longer than the longest transfer, by as little as a second. */
-	snprintf(text, sizeof(text), "outbox = { lease = \"121s\"; };\n%s",
+	/* Longer than the longest transfer, by as little as 3 s: room to
+	 * start and end it a second before the lease. */
+	snprintf(text, sizeof(text), "outbox = { lease = \"123s\"; };\n%s",
 	    sms);
 	c = load_ok("lease.conf", text);
-	assert_int_equal(c->delivery.outbox.lease, 121);
+	assert_int_equal(c->delivery.outbox.lease, 123);
 	conf_free(c);
 
-	/* Equal is too short: the row could be claimed mid-transfer. */
-	snprintf(text, sizeof(text), "outbox = { lease = \"2m\"; };\n%s",
+	/* Less is too short: the row could be claimed mid-transfer, or the
+	 * sender could never start one in time. */
+	snprintf(text, sizeof(text), "outbox = { lease = \"122s\"; };\n%s",
 	    sms);
 	assert_null(conf_load(write_conf("lease.conf", text), &errors));
 	/* The only error, at the lease's line (tmpdir/lease.conf:1). */
 	assert_non_null(p = strstr(errors, "/lease.conf:"));
-	assert_string_equal(p, "/lease.conf:1: 'outbox.lease' (2m) must "
-	    "be longer than every channel's timeout, and channels.sms.timeout "
-	    "is 2m: a message still being sent when its lease ends would be "
-	    "sent twice\n");
+	assert_string_equal(p, "/lease.conf:1: 'outbox.lease' (2m2s) must "
+	    "be at least 3s longer than every channel's timeout, and "
+	    "channels.sms.timeout is 2m: a message still being sent when its "
+	    "lease ends would be sent twice\n");
 	free(errors);
 
 	/* With no channel there is nothing to outlast. */
