@@ -93,10 +93,11 @@ struct store {
  * commit appending to the file.  So once the WAL is past
  * RESTART_WAL_PAGES, the checkpointer copies what was written meanwhile
  * again, up to CATCH_UP_ROUNDS passive passes, until no more than
- * RESTART_LAG_PAGES are left; then a RESTART copies those while writers
- * wait, waiting itself up to RESTART_WAIT_MS at a time for the writer
- * and readers of the moment, and the next commit writes from the WAL's
- * beginning.  Writers (crmd's are told BUSY and retry; the CRM's busy
+ * RESTART_LAG_PAGES were added meanwhile or are left uncopied (a reader
+ * on an old snapshot holds frames back); then a RESTART copies those
+ * while writers wait, waiting itself up to RESTART_WAIT_MS at a time for
+ * the writer and readers of the moment, and the next commit writes from
+ * the WAL's beginning.  Writers (crmd's are told BUSY and retry; the CRM's busy
  * timeout covers it) wait milliseconds, well inside the 50 ms a CRM
  * writer may wait for the lock.  Not sooner: the extra passes and their
  * fsyncs made the rules benchmark's first sweep 59 s -> 81 s, and its WAL
@@ -791,15 +792,19 @@ fail:
 static void
 checkpoint(sqlite3 *db)
 {
-	int log = 0, before = 0, caught_up = 0;
+	int log = 0, copied = 0, before = 0, caught_up = 0;
 
 	for (int round = 0; round < CATCH_UP_ROUNDS && !caught_up; round++) {
 		if (sqlite3_wal_checkpoint_v2(db, NULL,
-		    SQLITE_CHECKPOINT_PASSIVE, &log, NULL) != SQLITE_OK)
+		    SQLITE_CHECKPOINT_PASSIVE, &log, &copied) != SQLITE_OK)
 			return;
 		if (round == 0 && log < RESTART_WAL_PAGES)
 			return;		/* short yet: passive is enough */
-		caught_up = round > 0 && log - before <= RESTART_LAG_PAGES;
+		/* Little written meanwhile, and little left uncopied: a
+		 * reader on an old snapshot holds frames back, and the
+		 * RESTART would copy them all with the writers waiting. */
+		caught_up = round > 0 && log - before <= RESTART_LAG_PAGES &&
+		    log - copied <= RESTART_LAG_PAGES;
 		before = log;
 	}
 	if (!caught_up)
