@@ -4,7 +4,8 @@
  * the multi handle keeps the connection cache, so consecutive transfers
  * to one host reuse their connections.  HTTP transfers never block the
  * loop; an SMTP one may wait inside libcurl for the reply to its final dot
- * (curl #8555), so email runs this on a thread of its own (curlthread.h).
+ * (curl #8555).  The outbox runs it on threads of its own (curlthread.h),
+ * two per channel, beside crmd's loop.
  *
  * Ownership: curlev never creates or destroys an easy handle.  The caller
  * builds one, hands it to curlev_add() and gets it back exactly once, in

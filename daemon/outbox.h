@@ -1,6 +1,7 @@
 /*
  * The outbox sender: delivers queued outbox rows by email, SMS and webhook
- * through libcurl multi on the event loop, under leases, with retries,
+ * through libcurl multi on transport threads beside the event loop (the
+ * database and every decision stay on the loop), under leases, with retries,
  * backoff, rate limits and probing of destinations that are down
  * (docs/delivery.md).  The database is the queue; this holds only timers
  * and the transfers in flight.
