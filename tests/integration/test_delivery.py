@@ -915,6 +915,29 @@ class NotHammered(DeliveryTest):
             "SELECT count(*) FROM outbox WHERE state = 'sent'"), 0)
 
 
+class ReloadMidTransfer(DeliveryTest):
+    def test_a_handle_from_before_a_reload_is_not_reused(self):
+        # One connection.  An SMS goes out by PUT and is on the wire (the
+        # gateway holds its answer) when a reload makes the method POST:
+        # its handle, set up for PUT, must not serve the next message.
+        sink = self.http_sink()
+        sink.by_key["rl-1"] = [Action(200, delay=1.5)]
+        self.start(ALWAYS_OPEN + delivery_conf(
+            sms=sms_conf(sink, concurrency=1, method="PUT")))
+        first = self.crm.outbox("sms", "+8613800138000", "", "一", key="rl-1")
+        wait_for(lambda: sink.snapshot(), what="the first request")
+        self.d.write_conf(ALWAYS_OPEN + delivery_conf(
+            sms=sms_conf(sink, concurrency=1)))
+        r = self.d.ctl("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.wait_state([first], "sent")
+        second = self.crm.outbox("sms", "+8613800138001", "", "二",
+                                 key="rl-2")
+        self.wait_state([second], "sent")
+        self.assertEqual([(x.key, x.method) for x in sink.snapshot()],
+                         [("rl-1", "PUT"), ("rl-2", "POST")])
+
+
 class PrivateCA(DeliveryTest):
     def test_https_gateways_checked_against_their_cafile(self):
         # A gateway whose certificate no public CA signed: with cafile
