@@ -50,7 +50,7 @@ struct sock {
 	struct curlev		*cl;
 	struct event		*ev;
 	curl_socket_t		 fd;
-	short			 kind;		/* as added; 0: not added */
+	short			 kind;		/* as added, or 0 */
 	int			 idle;
 };
 

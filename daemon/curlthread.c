@@ -44,7 +44,7 @@ struct xfer {
 	curlev_done_cb		 cb;
 	void			*arg;
 	CURLcode		 res;
-	int64_t			 start_by;	/* ms, CLOCK_REALTIME; 0: any */
+	int64_t			 start_by;	/* wall ms; 0: any time */
 };
 TAILQ_HEAD(xferq, xfer);
 

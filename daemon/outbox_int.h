@@ -59,7 +59,7 @@ struct job {
 	size_t			 body_len;
 	size_t			 key_len;
 	void			*state;		/* the adapter's */
-	unsigned		 gen;		/* its easy handle's config */
+	unsigned		 gen;		/* its handle's config */
 };
 TAILQ_HEAD(jobs, job);
 
@@ -95,7 +95,7 @@ struct chan {
 	struct curlthread	*ct[XFER_THREADS];
 	int			 nct;
 	int			 nct_used;	/* no more than connections */
-	int			 ct_share[XFER_THREADS]; /* connections each */
+	int			 ct_share[XFER_THREADS]; /* connections */
 	int			 next_ct;
 	struct pace_bucket	 bucket;
 	struct pace_dest	 dest;
@@ -108,7 +108,7 @@ struct chan {
 	CURL			**idle;
 	int			 nidle;
 	int			 idlecap;
-	unsigned		 gen;		/* bumped by each (re)config */
+	unsigned		 gen;		/* bumped by a reload */
 	int64_t			 next_due;	/* earliest queued row, 0 none */
 	int			 next_due_known; /* else: look on the next pass */
 	int			 warned;	/* unconfigured: logged since reload */

@@ -313,8 +313,9 @@ start_job(struct chan *ch, struct job *j)
 		return;
 	}
 	j->gen = ch->gen;
-	if (!pooled && curlev_easy_defaults(easy, (long)ob_conf_or(p->connect_timeout_ms,
-	    DEF_CONNECT_MS), xfer_timeout_ms(ch), 0) == -1) {
+	if (!pooled && curlev_easy_defaults(easy,
+	    (long)ob_conf_or(p->connect_timeout_ms, DEF_CONNECT_MS),
+	    xfer_timeout_ms(ch), 0) == -1) {
 		curl_easy_cleanup(easy);
 		send_fail(&out, SEND_RETRY, "libcurl refused crmd's standard "
 		    "options; is it built with SMTP, HTTP and TLS?");

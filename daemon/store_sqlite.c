@@ -799,7 +799,7 @@ checkpoint(sqlite3 *db)
 		    SQLITE_CHECKPOINT_PASSIVE, &log, &copied) != SQLITE_OK)
 			return;
 		if (round == 0 && log < RESTART_WAL_PAGES)
-			return;		/* short yet: passive is enough */
+			return;	/* short yet: passive is enough */
 		/* Little written meanwhile, and little left uncopied: a
 		 * reader on an old snapshot holds frames back, and the
 		 * RESTART would copy them all with the writers waiting. */

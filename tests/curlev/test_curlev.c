@@ -649,8 +649,8 @@ test_waiting_past_its_start_by_comes_back_unstarted(void **state)
 	    r), on_done, r, wall_ms() + 100), 0);
 	r = &fx->reqs[2];
 	r->fx = fx;
-	assert_int_equal(curlthread_add_by(fx->cl, make_local("/echo", "in time",
-	    r), on_done, r, wall_ms() + 20000), 0);
+	assert_int_equal(curlthread_add_by(fx->cl, make_local("/echo",
+	    "in time", r), on_done, r, wall_ms() + 20000), 0);
 	run(fx, 3);
 	assert_int_equal(fx->reqs[0].res, CURLE_OK);
 	assert_int_equal(fx->reqs[1].res, CURLE_ABORTED_BY_CALLBACK);
