@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs integration tests against crmd under valgrind.  Valgrind cannot run
 # the ASan build, so this builds a plain crmd beside it first.  The
-# delivery ones run the email transport threads (curlthread.c).  Any memory
+# delivery ones run the transport threads (curlthread.c).  Any memory
 # error or leak makes crmd exit 99, which the tests see as a failed stop.
 set -eu
 src=$1 bin=$2 crmctl=$3
