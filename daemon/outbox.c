@@ -3,8 +3,10 @@
  *
  * One timer, ev_pass, runs a pass: one short BEGIN IMMEDIATE transaction
  * that writes the outcomes collected since the last pass, returns expired
- * leases, and claims due rows per channel (queued -> sending under a
- * lease) up to what concurrency, rate and the destination's state allow.
+ * leases, makes dead the queued rows that outlived outbox.lifetime
+ * (attempted or not: while a destination is down most are not), and
+ * claims due rows per channel (queued -> sending under a lease) up to
+ * what concurrency, rate and the destination's state allow.
  * Claimed rows wait in their channel's ready queue; a transfer that ends
  * starts the next at once, from its done callback, so the pipes stay
  * full between passes while the bookkeeping is batched.  The timer is
@@ -24,6 +26,7 @@
 
 #include "curlev.h"
 #include "curlthread.h"
+#include "duration.h"
 #include "gateway.h"
 #include "log.h"
 #include "outbox_int.h"
@@ -37,6 +40,7 @@
 #define REFUSE_MAX	512	/* an unconfigured channel's rows per pass */
 #define BATCH_ROWS	64	/* rows per set-based statement */
 #define SENT_BATCH	256	/* ids per sent statement */
+#define EXPIRE_MAX	512	/* rows outliving their lifetime per pass */
 
 /* What one pass changed, applied to memory only once it committed. */
 struct pass {
@@ -51,6 +55,8 @@ struct pass {
 	int64_t			 next_due[NCHAN];
 	int			 looked[NCHAN];
 	int64_t			 refuse_from[NCHAN];	/* -1: unchanged */
+	int64_t			 expire_at[NCHAN];	/* 0: unchanged */
+	int			 expired[NCHAN];
 };
 
 int64_t
@@ -224,6 +230,51 @@ refuse_channel(struct outbox *o, int i, struct pass *ps)
 	    &ps->next_due[i]);
 }
 
+/*
+ * Queued rows of channel i older than outbox.lifetime are dead, whether
+ * or not they were ever attempted: while a destination is down only a
+ * probe is, and the rest would otherwise wait past their lifetime and
+ * go out days late when it comes back.  Looks only when the oldest one
+ * may have come of age (ch->expire_at), through outbox_queued_age.
+ */
+static int
+expire_channel(struct outbox *o, int i, struct pass *ps)
+{
+	struct chan *ch = &o->ch[i];
+	struct store *s = o->crmd->store;
+	int64_t now = ps->t / 1000, oldest;
+	int64_t lifetime = ob_conf_or(ob_delivery(o)->outbox.lifetime,
+	    DEF_LIFETIME);
+	char why[96], life[32];
+	int rc, n = 0;
+
+	if (!ob_configured(ch) || (ch->expire_at != 0 && now < ch->expire_at))
+		return STORE_OK;	/* unconfigured: refuse_channel() */
+	if ((rc = store_outbox_oldest_queued(s, ch->ops->name, &oldest)) !=
+	    STORE_OK)
+		return rc;
+	if (oldest != 0 && now - oldest >= lifetime) {
+		snprintf(why, sizeof(why), "not delivered within "
+		    "outbox.lifetime (%s)", duration_format(lifetime, life,
+		    sizeof(life)));
+		if ((rc = store_outbox_expire(s, ch->ops->name,
+		    now - lifetime + 1, why, EXPIRE_MAX, &n)) != STORE_OK)
+			return rc;
+		ps->expired[i] = n;
+		ps->dead += n;
+		if (n >= EXPIRE_MAX) {
+			ps->expire_at[i] = now;	/* more: the next pass */
+			return STORE_OK;
+		}
+		if ((rc = store_outbox_oldest_queued(s, ch->ops->name,
+		    &oldest)) != STORE_OK)
+			return rc;
+	}
+	/* None queued: a row queued from now on comes of age no sooner. */
+	ps->expire_at[i] = (oldest != 0 ? oldest : now) + lifetime;
+	return STORE_OK;
+}
+
 /* The customer's word and the clock, checked at the moment of sending:
  * 1 if the row was refused or deferred instead of claimed. */
 static int
@@ -376,7 +427,8 @@ pass_write(struct outbox *o, struct pass *ps)
 	if (rc == STORE_OK && o->reap_at != 0 && ps->t / 1000 >= o->reap_at)
 		rc = reap(o, ps);
 	for (int i = 0; i < NCHAN && rc == STORE_OK; i++)
-		rc = claim_channel(o, i, ps);
+		if ((rc = expire_channel(o, i, ps)) == STORE_OK)
+			rc = claim_channel(o, i, ps);
 	if (rc == STORE_OK)
 		return store_commit(s);
 	if (rc == STORE_ERR)
@@ -409,6 +461,12 @@ pass_apply(struct outbox *o, struct pass *ps)
 	for (int i = 0; i < NCHAN; i++) {
 		if (ps->refuse_from[i] >= 0)
 			o->ch[i].refuse_from = ps->refuse_from[i];
+		if (ps->expire_at[i] != 0)
+			o->ch[i].expire_at = ps->expire_at[i];
+		if (ps->expired[i] > 0)
+			log_warnx("outbox: %d %s message(s) dead: not "
+			    "delivered within outbox.lifetime", ps->expired[i],
+			    o->ch[i].ops->name);
 		if (ps->looked[i]) {
 			o->ch[i].next_due = ps->next_due[i];
 			o->ch[i].next_due_known = 1;
@@ -431,26 +489,30 @@ pass_apply(struct outbox *o, struct pass *ps)
 static int64_t
 chan_wake(struct chan *ch, int64_t t)
 {
-	int64_t due, at;
+	int64_t due, at, expire;
 
 	if (!ch->next_due_known)
 		due = t;
 	else if (ch->next_due == 0)
-		return INT64_MAX;
+		return INT64_MAX;	/* none queued: none to expire either */
 	else
 		due = ch->next_due * 1000;
 	if (!ob_configured(ch))
 		return due;
+	/* A row coming of age is due whatever the destination's state. */
+	expire = ch->expire_at == 0 ? t : ch->expire_at * 1000;
 	if (ch->in_flight + ch->nready >= ob_target(ch))
-		return INT64_MAX;	/* a transfer's end wakes us */
+		return expire;		/* else a transfer's end wakes us */
 	if (ch->dest.down) {
 		if (ch->dest.probing)
-			return INT64_MAX;
+			return expire;
 		if (ch->dest.until_ms > due)
 			due = ch->dest.until_ms;
 	}
 	at = pace_bucket_ready_at(&ch->bucket, t);
-	return at > due ? at : due;
+	if (at < due)
+		at = due;
+	return at < expire ? at : expire;
 }
 
 /* Arms the timer for the earliest instant anything can happen. */
@@ -533,6 +595,7 @@ chan_configure(struct chan *ch, int64_t t)
 	ch->warned = 0;
 	ch->refuse_from = 0;
 	ch->next_due_known = 0;
+	ch->expire_at = 0;		/* outbox.lifetime may have changed */
 }
 
 /* -- the transport (outbox_int.h) ------------------------------------- */
@@ -650,8 +713,10 @@ outbox_kick(struct outbox *o)
 {
 	if (o == NULL || o->stopped)
 		return;
-	for (int i = 0; i < NCHAN; i++)
+	for (int i = 0; i < NCHAN; i++) {
 		o->ch[i].next_due_known = 0;
+		o->ch[i].expire_at = 0;	/* a row may have come in old */
+	}
 	/*
 	 * In this loop turn, not by a zero timer: with precise timers that
 	 * is a timerfd the loop sleeps on, a wake-up for every commit the

@@ -556,6 +556,17 @@ static const char v8_sql[] =
 "DROP INDEX outbox_state_next;"
 "CREATE INDEX outbox_due ON outbox(state, channel, next_attempt_at);";
 
+/*
+ * v9: the queued rows of a channel by age.  A message older than
+ * outbox.lifetime goes dead even while its destination is down and it is
+ * never attempted; the sender finds those, and the next to come of age,
+ * here.  Partial: a row is in it only while queued, so a delivery adds
+ * and removes one small entry, and sent rows cost nothing.
+ */
+static const char v9_sql[] =
+"CREATE INDEX outbox_queued_age ON outbox(channel, created_at)"
+" WHERE state = 'queued';";
+
 const struct migration schema_migrations[] = {
 	{ 1, "initial schema", v1_sql, NULL, 0 },
 	{ 2, "reminder scheduling", v2_sql, NULL, 0 },
@@ -565,6 +576,7 @@ const struct migration schema_migrations[] = {
 	{ 6, "stale flags", v6_sql, NULL, 0 },
 	{ 7, "checks without lookup tables", v7_sql, v7_edits, 0 },
 	{ 8, "due rows per channel", v8_sql, NULL, 0 },
+	{ 9, "queued rows by age", v9_sql, NULL, 0 },
 };
 
 const size_t schema_nmigrations =

@@ -154,8 +154,10 @@ store_ctl_outbox_retry(struct store *s, int64_t id, int64_t now, int *changed)
 {
 	static const char sql[] =
 	    "UPDATE outbox SET next_attempt_at = CASE state WHEN 'dead'"
-	    " THEN ?2 ELSE min(next_attempt_at, ?2) END, state = 'queued',"
-	    " lease_until = NULL WHERE id = ?1 AND state IN ('dead', 'queued')";
+	    " THEN ?2 ELSE min(next_attempt_at, ?2) END,"
+	    " created_at = CASE state WHEN 'dead' THEN ?2 ELSE created_at END,"
+	    " state = 'queued', lease_until = NULL"
+	    " WHERE id = ?1 AND state IN ('dead', 'queued')";
 	sqlite3_stmt *st;
 
 	if ((st = store_prepare(s, sql)) == NULL)
@@ -194,7 +196,7 @@ store_ctl_outbox_retry_dead(struct store *s, int64_t after, int64_t last,
 {
 	static const char sql[] =
 	    "UPDATE outbox SET state = 'queued', next_attempt_at = ?3,"
-	    " lease_until = NULL"
+	    " created_at = ?3, lease_until = NULL"
 	    " WHERE id > ?1 AND id <= ?2 AND +state = 'dead'"
 	    " AND channel IN (?4, ?5, ?6)";
 	static const char left_sql[] =

@@ -53,7 +53,8 @@ int	store_ctl_outbox_list(struct store *, const struct ctl_outbox_filter *,
 
 /*
  * One row back to the queue: a dead one is queued with next_attempt_at =
- * now, a queued one is made due now.  attempts and last_error are kept.
+ * now and created_at = now (its outbox.lifetime starts again), a queued
+ * one is made due now.  attempts and last_error are kept.
  * *changed = 0 when the row is sending or sent (the caller reports).
  */
 int	store_ctl_outbox_retry(struct store *, int64_t id, int64_t now,
@@ -69,7 +70,8 @@ int	store_ctl_outbox_window(struct store *, int64_t after, int width,
 
 /*
  * Dead rows with id in (after, last] of the channels named in `only` (up
- * to three; NULL entries name none) back to the queue, due now.
+ * to three; NULL entries name none) back to the queue, due now, their
+ * lifetime started again (created_at = now).
  * *skipped: the dead rows of the other channels there, left dead.
  */
 int	store_ctl_outbox_retry_dead(struct store *, int64_t after, int64_t last,

@@ -918,6 +918,58 @@ class NotHammered(DeliveryTest):
             "SELECT count(*) FROM outbox WHERE state = 'sent'"), 0)
 
 
+class Lifetime(DeliveryTest):
+    DEATHS = """
+    CREATE TABLE test_deaths(id INTEGER, at REAL);
+    CREATE TRIGGER test_death AFTER UPDATE OF state ON outbox
+    WHEN NEW.state = 'dead' BEGIN
+        INSERT INTO test_deaths VALUES (NEW.id,
+            (julianday('now') - 2440587.5) * 86400.0);
+    END;
+    """
+
+    def test_messages_outliving_their_lifetime_die_unsent(self):
+        # The gateway is down: only a probe per interval is attempted,
+        # and the rest of the queue never is.  Each message still goes
+        # dead once it is outbox.lifetime old, not before, with the
+        # reason; none goes out when the gateway comes back.  An admin's
+        # retry starts a message's lifetime again.
+        sink = self.http_sink()
+        sink.default = Action(503, body=b'{"error":"maintenance"}')
+        self.start(ALWAYS_OPEN + delivery_conf(
+            sms=sms_conf(sink, concurrency=1),
+            outbox={"lifetime": "5s"}))
+        self.crm.db.executescript(self.DEATHS)
+        ids = [self.crm.outbox("sms", "+86138001381%02d" % i, "",
+                               "续约提醒", key="life-%d" % i)
+               for i in range(30)]
+        self.wait_state(ids, "dead", timeout=30)
+        deaths = dict(self.crm.db.execute(
+            "SELECT id, at FROM test_deaths").fetchall())
+        unsent = 0
+        for oid in ids:
+            r = self.row(oid)
+            self.assertGreaterEqual(deaths[oid], r["created_at"] + 5, r)
+            if "not delivered within outbox.lifetime (5s)" in \
+                    r["last_error"]:
+                unsent += 1
+            else:       # a probe that failed once it was that old
+                self.assertIn("gave up after", r["last_error"])
+        self.assertGreaterEqual(unsent, 20)
+        self.assertLessEqual(len(sink.snapshot()), 12)
+        sink.default = Action(200)
+        late = self.crm.outbox("sms", "+8613800138200", "", "新消息",
+                               key="life-new")
+        self.wait_state([late], "sent")
+        retried = ids[-1]
+        r = self.d.ctl("outbox", "retry", str(retried))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.wait_state([retried], "sent")
+        keys = [q.key for q in sink.answered(200)]
+        self.assertEqual(sorted(keys), sorted(["life-new",
+                                               "life-%d" % 29]), keys)
+
+
 class ReloadMidTransfer(DeliveryTest):
     def test_a_handle_from_before_a_reload_is_not_reused(self):
         # One connection.  An SMS goes out by PUT and is on the wire (the

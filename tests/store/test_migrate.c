@@ -58,7 +58,7 @@ static const struct {
 static const char *const indexes[] = {
 	"reminders_state_due", "outbox_due", "followups_customer_at",
 	"orders_customer_amount", "customers_owner", "contracts_end",
-	"customer_flags_open",
+	"customer_flags_open", "outbox_queued_age",
 };
 
 static struct store *

@@ -485,6 +485,74 @@ test_outbox_channel_queries_skip_other_backlogs(void **state)
 	store_close(s);
 }
 
+/*
+ * Queued rows older than the cutoff are dead, each with the attempts it
+ * had and its last error; rows being sent, younger rows and other
+ * channels' rows are left.  Finding them, and the next to come of age,
+ * reads only those rows: 20,000 young queued SMS are not walked.
+ */
+static void
+test_outbox_expire_takes_only_the_old(void **state)
+{
+	struct testdb	*t = *state;
+	struct store	*s = migrated(t->path, 1000);
+	sqlite3		*db = store_sqlite_handle(s);
+	int64_t		 oldest, steps;
+	int		 n;
+
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO outbox (id, channel,"
+	    " recipient, body, state, attempts, last_error, created_at) VALUES"
+	    " (1, 'sms', '+8613800000000', '您好', 'queued', 0, NULL, 100),"
+	    " (2, 'sms', '+8613800000001', 'x', 'queued', 1, 'HTTP 503', 150),"
+	    " (3, 'sms', '+8613800000002', 'x', 'queued', 3, 'HTTP 500', 199),"
+	    " (4, 'sms', '+8613800000003', 'x', 'sending', 1, NULL, 100),"
+	    " (5, 'email', 'a@example.com', 'x', 'queued', 0, NULL, 100),"
+	    " (6, 'sms', '+8613800000004', 'x', 'queued', 0, NULL, 200),"
+	    " (7, 'sms', '+8613800000005', 'x', 'queued', 2,"
+	    " '过期 expired after 2 attempts: HTTP 500', 160);"
+	    "WITH RECURSIVE i(n) AS (SELECT 1"
+	    " UNION ALL SELECT n + 1 FROM i WHERE n < 20000)"
+	    " INSERT INTO outbox (channel, recipient, body, created_at)"
+	    " SELECT 'sms', '+86139' || printf('%08d', n), '您好', 1000 + n"
+	    " FROM i", NULL, NULL, NULL), SQLITE_OK);
+	/* Prepared (and cached) before counting. */
+	assert_int_equal(store_outbox_oldest_queued(s, "webhook", &oldest),
+	    STORE_OK);
+	assert_int_equal(oldest, 0);
+	assert_int_equal(store_begin(s), STORE_OK);
+	assert_int_equal(store_outbox_expire(s, "webhook", 200, "old", 10,
+	    &n), STORE_OK);
+	assert_int_equal(n, 0);
+	steps = vm_steps(db);
+	assert_int_equal(store_outbox_oldest_queued(s, "sms", &oldest),
+	    STORE_OK);
+	assert_int_equal(oldest, 100);
+	/* At most limit, then the rest. */
+	assert_int_equal(store_outbox_expire(s, "sms", 200, "过期 expired", 2,
+	    &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_outbox_expire(s, "sms", 200, "过期 expired", 2,
+	    &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_outbox_oldest_queued(s, "sms", &oldest),
+	    STORE_OK);
+	assert_int_equal(oldest, 200);
+	steps = vm_steps(db) - steps;
+	assert_int_equal(store_commit(s), STORE_OK);
+	print_message("%lld steps\n", (long long)steps);
+	assert_true(steps < 1000);
+	assert_int_equal(testdb_int(db, "SELECT count(*) FROM outbox WHERE"
+	    " state = 'dead' AND lease_until IS NULL AND ("
+	    " (id = 1 AND last_error = '过期 expired after 0 attempts') OR"
+	    " (id = 2 AND last_error = '过期 expired after 1 attempt: HTTP 503')"
+	    " OR (id = 3 AND last_error ="
+	    " '过期 expired after 3 attempts: HTTP 500') OR"
+	    " (id = 7 AND last_error = '过期 expired after 2 attempts'))"), 4);
+	assert_int_equal(testdb_int(db, "SELECT count(*) FROM outbox WHERE"
+	    " state = 'dead'"), 4);
+	store_close(s);
+}
+
 /* The WAL header's salt-1 (bytes 16..19): SQLite changes it each time it
  * starts the WAL again from its beginning.  0 if there is no WAL. */
 static uint32_t
@@ -618,6 +686,9 @@ main(void)
 		    testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_outbox_channel_queries_skip_other_backlogs,
+		    testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_outbox_expire_takes_only_the_old,
 		    testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_wal_restarts_under_non_stop_writes,
