@@ -56,6 +56,7 @@ struct curlthread {
 	long			 max_total, max_host;
 	int			 limits_changed;
 	int			 unqueue;	/* hand the waiting back */
+	int			 renew;		/* then new connections */
 	/* Set to stop; libcurl's progress callback reads it too. */
 	atomic_int		 aborting;
 	int			 add_fd;	/* eventfd: adds not empty */
@@ -77,6 +78,9 @@ struct curlthread {
 	struct event		*add_ev;
 	struct xferq		 waiting;	/* for one of the connections */
 	long			 limit;		/* connections, 0: no limit */
+	long			 host_limit;
+	int			 renewing;	/* holds the waiting until the
+						   old connections are gone */
 	int			 stopping;
 	struct xferq		 to_deliver;	/* this turn's, not yet posted */
 	struct event		*post_dones;
@@ -143,6 +147,31 @@ on_post_dones(evutil_socket_t fd, short what, void *arg)
 	post(ct, &ct->dones, &ct->to_deliver, ct->done_fd);
 }
 
+/*
+ * The connections so far are closed (cut, as at a stop: curlev.c) and the
+ * next transfers open new ones, on a multi handle of their own: libcurl
+ * would reuse an old one for a handle whose TLS settings changed, sending
+ * in clear after a reload made STARTTLS required.  On failure the old
+ * ones stay, and it is tried again at the next transfer's end.
+ */
+static void
+renew_connections(struct curlthread *ct)
+{
+	struct curlev *fresh;
+	char *err = NULL;
+
+	if ((fresh = curlev_new(ct->tbase, &err)) == NULL) {
+		log_warnx("curlthread: cannot renew the connections: %s",
+		    err != NULL ? err : "out of memory");
+		free(err);
+		return;
+	}
+	curlev_set_limits(fresh, ct->limit, ct->host_limit);
+	curlev_free(ct->cl);	/* from its own callback: once it returns */
+	ct->cl = fresh;
+	ct->renewing = 0;
+}
+
 /* Gives libcurl waiting transfers while it has connections free; those
  * past their start-by time go back unstarted. */
 static void
@@ -151,6 +180,13 @@ start_waiting(struct curlthread *ct)
 	struct xfer *x;
 	int64_t now = 0;
 
+	if (ct->renewing) {
+		if (curlev_active(ct->cl) > 0)
+			return;		/* the old connections' last ones */
+		renew_connections(ct);
+		if (ct->renewing)
+			return;
+	}
 	while ((x = TAILQ_FIRST(&ct->waiting)) != NULL && (ct->limit == 0 ||
 	    curlev_active(ct->cl) < ct->limit)) {
 		TAILQ_REMOVE(&ct->waiting, x, entry);
@@ -183,7 +219,7 @@ on_adds(evutil_socket_t fd, short what, void *arg)
 	struct xferq in;
 	eventfd_t n;
 	long total = 0, host = 0;
-	int limits, stop, unqueue;
+	int limits, stop, unqueue, renew;
 	struct xfer *x;
 
 	TAILQ_INIT(&in);
@@ -196,13 +232,17 @@ on_adds(evutil_socket_t fd, short what, void *arg)
 		ct->limits_changed = 0;
 	}
 	unqueue = ct->unqueue;
-	ct->unqueue = 0;
+	renew = ct->renew;
+	ct->unqueue = ct->renew = 0;
 	pthread_mutex_unlock(&ct->mu);
 	stop = atomic_load(&ct->aborting);
 	if (limits) {
 		curlev_set_limits(ct->cl, total, host);
 		ct->limit = total;
+		ct->host_limit = host;
 	}
+	if (renew)
+		ct->renewing = 1;
 	TAILQ_CONCAT(&ct->waiting, &in, entry);
 	while (unqueue && (x = TAILQ_FIRST(&ct->waiting)) != NULL) {
 		TAILQ_REMOVE(&ct->waiting, x, entry);
@@ -464,6 +504,18 @@ curlthread_unqueue(struct curlthread *ct)
 	post(ct, &ct->adds, &ct->to_add, ct->add_fd);
 	pthread_mutex_lock(&ct->mu);
 	ct->unqueue = 1;
+	pthread_mutex_unlock(&ct->mu);
+	(void)eventfd_write(ct->add_fd, 1);
+}
+
+void
+curlthread_renew(struct curlthread *ct)
+{
+	/* This turn's adds are the old ones: they go back with the rest. */
+	post(ct, &ct->adds, &ct->to_add, ct->add_fd);
+	pthread_mutex_lock(&ct->mu);
+	ct->unqueue = 1;
+	ct->renew = 1;
 	pthread_mutex_unlock(&ct->mu);
 	(void)eventfd_write(ct->add_fd, 1);
 }

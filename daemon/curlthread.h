@@ -70,6 +70,17 @@ int		 curlthread_add_by(struct curlthread *, CURL *easy,
 void		 curlthread_unqueue(struct curlthread *);
 
 /*
+ * No connection opened so far is used again: what waits for one comes
+ * back unstarted, as from curlthread_unqueue(); the transfers on the wire
+ * finish on theirs; then those connections are closed and the transfers
+ * added from now on start on new ones.  For a reload: libcurl matches a
+ * cached connection to a handle by host and port, not by every option,
+ * so a plain connection left by STARTTLS "try" would carry mail after
+ * "required".
+ */
+void		 curlthread_renew(struct curlthread *);
+
+/*
  * Tells the thread to stop, without waiting for it: curlthread_free()
  * then joins it.  Stopping several first lets their waits end together.
  */

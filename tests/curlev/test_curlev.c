@@ -697,6 +697,41 @@ test_unqueue_hands_back_the_waiting(void **state)
 	server_stats(&c1, &r1);
 	assert_int_equal(r1 - r0, 2);
 }
+
+/*
+ * curlthread_renew() with one connection busy for 300 ms and a transfer
+ * waiting for it: the waiting one comes back unstarted, the one on the
+ * wire finishes, and the next transfer goes out on a new connection, not
+ * the old one libcurl kept (two connections for two requests).
+ */
+static void
+test_renew_leaves_the_old_connections(void **state)
+{
+	struct fx *fx = *state;
+	int c0, r0, c1, r1, i;
+
+	server_stats(&c0, &r0);
+	curlev_set_limits(fx->cl, 1, 1);
+	add(fx, 0, "/slow?ms=300", NULL);
+	for (i = 0, r1 = r0; i < 500 && r1 == r0; i++) {
+		run_for(fx, 10);
+		server_stats(&c1, &r1);
+	}
+	assert_int_equal(r1, r0 + 1);
+	add(fx, 1, "/echo", "waiting");
+	curlthread_renew(fx->cl);
+	run(fx, 1);
+	assert_int_equal(fx->reqs[1].res, CURLE_ABORTED_BY_CALLBACK);
+	assert_int_equal(fx->reqs[1].len, 0);
+	add(fx, 2, "/echo", "after");
+	run(fx, 3);
+	assert_int_equal(fx->reqs[0].res, CURLE_OK);
+	assert_string_equal(fx->reqs[0].body, "slow");
+	assert_string_equal(fx->reqs[2].body, "echo:after");
+	server_stats(&c1, &r1);
+	assert_int_equal(r1 - r0, 2);
+	assert_int_equal(c1 - c0, 2);
+}
 #endif
 
 /* A misspelt ctest filter must fail, not pass with 0 tests run. */
@@ -730,6 +765,7 @@ main(int argc, char **argv)
 		T(test_waiting_for_a_connection_spends_no_timeout),
 		T(test_waiting_past_its_start_by_comes_back_unstarted),
 		T(test_unqueue_hands_back_the_waiting),
+		T(test_renew_leaves_the_old_connections),
 #endif
 #undef T
 	};
