@@ -661,9 +661,12 @@ configure(struct outbox *o)
 		struct chan *ch = &o->ch[i];
 
 		chan_configure(ch, t);
-		/* Handles set up for the old config are not reused. */
+		/* Handles set up for the old config are not reused, nor
+		 * the connections they opened (curlthread_renew()). */
 		ch->gen++;
 		ob_easy_pool_free(ch);
+		for (int k = 0; k < ch->nct; k++)
+			curlthread_renew(ch->ct[k]);
 		/* The connections shared out, the total kept: a thread
 		 * whose share is none gets no transfers. */
 		ch->nct_used = ch->concurrency < ch->nct ? ch->concurrency :

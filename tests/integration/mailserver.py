@@ -21,6 +21,7 @@ import re
 import socket
 import ssl
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -41,9 +42,14 @@ def free_port():
 def make_cert(directory):
     """A self-signed certificate for 127.0.0.1 and localhost; it is its
     own CA, so crmd's channels.email.cafile can name it.  Returns
-    (certfile, keyfile)."""
-    cert = os.path.join(directory, "smtp-cert.pem")
-    key = os.path.join(directory, "smtp-key.pem")
+    (certfile, keyfile), new files each time: two servers in one
+    directory keep their own."""
+    fd, cert = tempfile.mkstemp(prefix="smtp-cert-", suffix=".pem",
+                                dir=directory)
+    os.close(fd)
+    fd, key = tempfile.mkstemp(prefix="smtp-key-", suffix=".pem",
+                               dir=directory)
+    os.close(fd)
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
                     "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                     "-keyout", key, "-out", cert, "-days", "2",
@@ -378,6 +384,8 @@ class MailServer:
         with self.lock:
             s = Session(len(self.sessions), transport.get_extra_info(
                 "peername"))
+            # smtps: encrypted from the first byte.
+            s.tls = transport.get_extra_info("ssl_object") is not None
             self.sessions.append(s)
         return s
 

@@ -794,6 +794,72 @@ class Secrets(DeliveryTest):
         self.assertIn("401", self.row(bad_sms)["last_error"])
 
 
+class EmailTls(DeliveryTest):
+    """Each way of meeting a relay's TLS: smtps://, and the three
+    starttls settings against relays that do and do not offer it."""
+
+    def send(self, key):
+        oid = self.crm.outbox("email", "tls@example.com", "加密测试",
+                              "正文", key=key)
+        return oid
+
+    def test_smtps_and_the_starttls_settings(self):
+        smtps = self.mail_server(tls="implicit")
+        offers = self.mail_server(tls="starttls")
+        plain = self.mail_server()
+        self.start(delivery_conf(email=email_conf(smtps, cafile=smtps.cert)))
+        self.wait_state([self.send("tls-smtps")], "sent")
+        s = smtps.snapshot()[2][0].session
+        self.assertTrue(s.tls)
+        self.assertNotIn("STARTTLS", s.verbs())
+
+        def use(server, mode, **kw):
+            self.d.write_conf(delivery_conf(email=email_conf(
+                server, starttls=mode, **kw)))
+            r = self.d.ctl("reload")
+            self.assertEqual(r.returncode, 0, r.stderr)
+
+        # required, offered: upgraded before MAIL.
+        use(offers, "required", cafile=offers.cert)
+        self.wait_state([self.send("tls-required")], "sent")
+        s = offers.snapshot()[2][0].session
+        self.assertTrue(s.tls)
+        self.assertEqual(s.verbs()[:2], ["EHLO", "STARTTLS"])
+        # required, not offered: nothing goes in clear; retried.
+        use(plain, "required")
+        refused = self.send("tls-refused")
+        wait_for(lambda: self.row(refused)["last_error"], timeout=30,
+                 what="the refused STARTTLS to be recorded")
+        r = self.row(refused)
+        self.assertNotEqual(r["state"], "sent")
+        self.assertNotEqual(r["state"], "dead")
+        self.assertIn("TLS", r["last_error"].upper())
+        self.assertEqual(plain.snapshot()[2], [])
+        self.assertTrue(all("MAIL" not in s.verbs()
+                            for s in plain.snapshot()[0]))
+        # try, not offered: sent in clear (the refused one too).
+        use(plain, "try")
+        plain_ok = self.send("tls-try")
+        self.wait_state([plain_ok, refused], "sent")
+        self.assertFalse(any(s.tls for s in plain.snapshot()[0]))
+        # required again: the connection left open in clear by "try" is
+        # not reused for it.
+        sent = len(plain.snapshot()[2])
+        use(plain, "required")
+        again = self.send("tls-required-again")
+        wait_for(lambda: self.row(again)["last_error"], timeout=30,
+                 what="the refused STARTTLS to be recorded")
+        self.assertNotEqual(self.row(again)["state"], "sent")
+        self.assertEqual(len(plain.snapshot()[2]), sent)
+        # none, offered (a relay not met before): not upgraded.
+        fresh = self.mail_server(tls="starttls")
+        use(fresh, "none")
+        self.wait_state([self.send("tls-none")], "sent")
+        s = fresh.snapshot()[2][0].session
+        self.assertFalse(s.tls)
+        self.assertNotIn("STARTTLS", s.verbs())
+
+
 class Audience(DeliveryTest):
     """Customers' opt-outs and quiet hours; the team is not held back."""
 
