@@ -1036,6 +1036,27 @@ class Lifetime(DeliveryTest):
                                                "life-%d" % 29]), keys)
 
 
+class Rate(DeliveryTest):
+    def test_rate_and_burst_bound_what_goes_out(self):
+        # rate = 4 a second, burst = 2: in any stretch of T seconds at
+        # most 2 + 4T requests (one more for the clock's grain), so 14
+        # take at least 3 s.  Load can only spread them further.
+        sink = self.http_sink()
+        self.start(ALWAYS_OPEN + delivery_conf(
+            sms=sms_conf(sink, rate=4, burst=2, concurrency=4)))
+        ids = [self.crm.outbox("sms", "+86138001382%02d" % i, "", "限速",
+                               key="rate-%d" % i) for i in range(14)]
+        self.wait_state(ids, "sent", timeout=60)
+        t = sorted(r.t for r in sink.snapshot())
+        self.assertEqual(len(t), 14)
+        for i in range(len(t)):
+            for j in range(i + 1, len(t)):
+                self.assertLessEqual(j - i + 1, 2 + 4 * (t[j] - t[i]) + 1,
+                                     "requests %d..%d in %.3f s" % (
+                                         i, j, t[j] - t[i]))
+        self.assertGreaterEqual(t[-1] - t[0], 2.5)
+
+
 class ReloadMidTransfer(DeliveryTest):
     def test_a_handle_from_before_a_reload_is_not_reused(self):
         # One connection.  An SMS goes out by PUT and is on the wire (the
