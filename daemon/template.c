@@ -461,10 +461,39 @@ esc_json(char *out, const char *v)
 	return n;
 }
 
+/*
+ * HTML text, or an attribute value in either quotes: the five characters
+ * that could end or open markup become character references, so a name
+ * like <script> or a quote is shown, never obeyed.
+ */
+static size_t
+esc_html(char *out, const char *v)
+{
+	size_t n = 0, len;
+	const char *e;
+
+	for (; *v != '\0'; v++) {
+		switch (*v) {
+		case '&':	e = "&amp;";	break;
+		case '<':	e = "&lt;";	break;
+		case '>':	e = "&gt;";	break;
+		case '"':	e = "&quot;";	break;
+		case '\'':	e = "&#39;";	break;
+		default:	e = NULL;	break;
+		}
+		len = e != NULL ? strlen(e) : 1;
+		if (out != NULL)
+			memcpy(out + n, e != NULL ? e : v, len);
+		n += len;
+	}
+	return n;
+}
+
 static size_t
 escape(char *out, const char *v, enum tmpl_escape esc)
 {
 	switch (esc) {
+	case TE_HTML:	return esc_html(out, v);
 	case TE_HEADER:	return esc_header(out, v);
 	case TE_FORM:	return esc_form(out, v);
 	case TE_JSON:	return esc_json(out, v);

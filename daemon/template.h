@@ -43,6 +43,7 @@ enum tmpl_escape {
 	TE_HEADER,	/* CR, LF and other controls become spaces */
 	TE_FORM,	/* application/x-www-form-urlencoded */
 	TE_JSON,	/* inside a JSON string: "\"", "\\", "\n", \u00XX */
+	TE_HTML,	/* HTML text or a quoted attribute: & < > " ' */
 };
 
 struct tmpl;

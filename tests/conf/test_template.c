@@ -219,6 +219,24 @@ test_escape_json(void **state)
 	    "\\ufffd\\ufffd\\ufffd\\ufffd");	/* above U+10FFFF */
 }
 
+/* An email's HTML alternative: a value is text, never markup, in an
+ * element or a quoted attribute; the template's own markup is kept. */
+static void
+test_escape_html(void **state)
+{
+	expect_render("<p>{customer.name}</p>",
+	    "<script>alert(1)</script>", TE_HTML,
+	    "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>");
+	expect_render("<a title=\"{customer.name}\">x</a>", "a\" onclick=\"x",
+	    TE_HTML, "<a title=\"a&quot; onclick=&quot;x\">x</a>");
+	expect_render("<a title='{customer.name}'>", "O'Brien & 张三",
+	    TE_HTML, "<a title='O&#39;Brien &amp; 张三'>");
+	/* Already an entity: escaped again, shown as typed. */
+	expect_render("{customer.name}", "&lt;", TE_HTML, "&amp;lt;");
+	expect_render("{customer.name}", "上海明远\n第二行", TE_HTML,
+	    "上海明远\n第二行");
+}
+
 /* Every field set to the hostile value. */
 static void
 hostile_vars(struct tmpl_vars *v)
@@ -421,6 +439,7 @@ main(void)
 		cmocka_unit_test(test_escape_header),
 		cmocka_unit_test(test_escape_form),
 		cmocka_unit_test(test_escape_json),
+		cmocka_unit_test(test_escape_html),
 		cmocka_unit_test(test_webhook_json),
 		cmocka_unit_test(test_webhook_custom),
 		cmocka_unit_test(test_defaults),
