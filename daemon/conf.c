@@ -88,6 +88,8 @@ struct conf_key {
 	size_t			 n_off;		/* KEY_DATES: its count field */
 	unsigned		 always;	/* KEY_CHANNELS: bits forced on */
 	int			 subject;	/* KEY_TEMPLATE: a subject line */
+	int			 html;		/* KEY_TEMPLATE(_FILE): email's
+						   HTML alternative */
 	int			 gateway;	/* KEY_TEMPLATE: an HTTP body
 						   ({to}, {text}, ...) */
 	size_t			 name_off;	/* KEY_MAILBOX: its name field */
@@ -226,7 +228,7 @@ static const struct conf_key reminders_keys[] = {
 	{ .name = NULL }
 };
 
-/* templates.<kind>.<channel>.{subject,body,body_file}. */
+/* templates.<kind>.<channel>.{subject,body,body_file,html,html_file}. */
 static const struct conf_key message_keys[] = {
 	{ .name = "subject", .type = KEY_TEMPLATE,
 	  .off = offsetof(struct conf_message, subject), .subject = 1 },
@@ -234,6 +236,10 @@ static const struct conf_key message_keys[] = {
 	  .off = offsetof(struct conf_message, body) },
 	{ .name = "body_file", .type = KEY_TEMPLATE_FILE,
 	  .off = offsetof(struct conf_message, body) },
+	{ .name = "html", .type = KEY_TEMPLATE,
+	  .off = offsetof(struct conf_message, html), .html = 1 },
+	{ .name = "html_file", .type = KEY_TEMPLATE_FILE,
+	  .off = offsetof(struct conf_message, html), .html = 1 },
 	{ .name = NULL }
 };
 
@@ -1252,13 +1258,27 @@ compile_template(struct loader *ld, const config_setting_t *s,
 	*field = t;
 }
 
+/* An HTML alternative anywhere but under email: reported, 1. */
+static int
+html_misplaced(struct loader *ld, const config_setting_t *s,
+    const struct conf_key *k, const char *name)
+{
+	if (!k->html || strcmp(config_setting_name(config_setting_parent(s)),
+	    "email") == 0)
+		return 0;
+	err_at(ld, s, "'%s': only email messages have an HTML alternative",
+	    name);
+	return 1;
+}
+
 static void
 load_template(struct loader *ld, const config_setting_t *s,
     const struct conf_key *k, const char *name)
 {
 	const char *v;
 
-	if (want_string(ld, s, name, &v) == -1)
+	if (want_string(ld, s, name, &v) == -1 ||
+	    html_misplaced(ld, s, k, name))
 		return;
 	if (k->subject) {
 		if (strcmp(config_setting_name(config_setting_parent(s)),
@@ -1332,10 +1352,13 @@ load_template_file(struct loader *ld, const config_setting_t *s,
 	const char *v;
 	int len;
 
-	if (want_string(ld, s, name, &v) == -1)
+	if (want_string(ld, s, name, &v) == -1 ||
+	    html_misplaced(ld, s, k, name))
 		return;
-	if (config_setting_get_member(config_setting_parent(s), "body")) {
-		err_at(ld, s, "'%s': set body or body_file, not both", name);
+	if (config_setting_get_member(config_setting_parent(s),
+	    k->html ? "html" : "body")) {
+		err_at(ld, s, "'%s': set %s or %s_file, not both", name,
+		    k->html ? "html" : "body", k->html ? "html" : "body");
 		return;
 	}
 	/* Relative to the config file, as @include is. */
@@ -2012,6 +2035,7 @@ conf_free(struct crmd_conf *c)
 		for (int ch = 0; ch < CH_MAX; ch++) {
 			tmpl_free(c->messages[k][ch].subject);
 			tmpl_free(c->messages[k][ch].body);
+			tmpl_free(c->messages[k][ch].html);
 		}
 	}
 	conf_delivery_free(&c->delivery);

@@ -20,10 +20,12 @@ struct tmpl;
 enum conf_log_target { CONF_LOG_STDERR, CONF_LOG_SYSLOG };
 
 /* One message: kind x channel.  subject is the email subject or in-app
- * title (NULL for sms); body the text (JSON for webhook). */
+ * title (NULL for sms); body the text (JSON for webhook); html, for email
+ * only, an HTML alternative to the text (NULL: none, the default). */
 struct conf_message {
 	struct tmpl	*subject;
 	struct tmpl	*body;
+	struct tmpl	*html;
 };
 
 struct crmd_conf {
