@@ -209,6 +209,7 @@ static const struct {
 	{ "channel", "channel" },
 	{ "audience", "audience" },
 	{ "recipient", "recipient" },
+	{ "recipient name", "recipient_name" },
 	{ "state", "state" },
 	{ "attempts", "attempts" },
 	{ "next attempt", "next_attempt" },
@@ -221,6 +222,7 @@ static const struct {
 	{ "customer", "customer_id" },
 	{ "subject", "subject" },
 	{ "body", "body" },
+	{ "html", "html" },
 };
 
 static int

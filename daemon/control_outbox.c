@@ -148,8 +148,11 @@ outbox_json(const struct ctl_outbox *o, int with_body)
 	    "created", json_local(o->created_at),
 	    "sent_at", json_id(o->sent_at),
 	    "sent", json_local(o->sent_at));
-	if (j != NULL && with_body && json_object_set_new(j, "body",
-	    json_repaired(o->body)) == -1) {
+	if (j != NULL && with_body && (json_object_set_new(j, "body",
+	    json_repaired(o->body)) == -1 || json_object_set_new(j,
+	    "recipient_name", json_repaired(o->recipient_name)) == -1 ||
+	    json_object_set_new(j, "html", json_repaired(o->body_html)) ==
+	    -1)) {
 		json_decref(j);
 		return NULL;
 	}

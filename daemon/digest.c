@@ -131,7 +131,7 @@ digest_user(struct crmd *crmd, int64_t user_id, const char *day,
 	v.v[TF_DIGEST_COUNTS] = counts;
 	snprintf(key, sizeof(key), "d%lld.%s", (long long)user_id, day);
 	struct message m = { KIND_DIGEST, &v, CH_BIT(CH_EMAIL), 0, 0, key };
-	struct recipient to = { user_id, u.email, u.phone };
+	struct recipient to = { user_id, u.email, u.phone, u.name };
 	rc = message_send(crmd, &m, &to, now);
 	*sent = rc == STORE_OK;
 	free(text);

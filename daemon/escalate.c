@@ -21,7 +21,8 @@ escalate_one(struct crmd *crmd, const struct escalation_row *e, int64_t now,
     int *changed)
 {
 	struct tmpl_vars v;
-	struct recipient to = { e->manager_id, e->m_email, e->m_phone };
+	struct recipient to = { e->manager_id, e->m_email, e->m_phone,
+	    e->m_name };
 	char due[32], id[24], key[64], detail[160];
 	int rc;
 

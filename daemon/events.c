@@ -109,7 +109,8 @@ int
 auto_message_send(struct crmd *crmd, const struct auto_msg *m, int64_t now)
 {
 	const struct auto_customer *c = m->c;
-	struct recipient to = { m->to->id, m->to->email, m->to->phone };
+	struct recipient to = { m->to->id, m->to->email, m->to->phone,
+	    m->to->name };
 	struct tmpl_vars v;
 
 	memset(&v, 0, sizeof(v));

@@ -114,7 +114,8 @@ fire_one(struct crmd *crmd, const struct due_row *r, int64_t now, int late,
 	struct contract_row k;
 	struct tmpl_vars v;
 	struct message m;
-	struct recipient to = { r->user_id, r->u_email, r->u_phone };
+	struct recipient to = { r->user_id, r->u_email, r->u_phone,
+	    r->u_name };
 	char due[32], id[24], key[64], detail[128];
 	int64_t esc = 0;
 	int rc;

@@ -65,15 +65,21 @@ queue_channel(struct crmd *crmd, const struct message *m, enum channel c,
 	o.dead_reason = rcpt == NULL ? why : NULL;
 	o.subject = render(cm->subject, m->vars, TE_HEADER);
 	o.body = render(cm->body, m->vars, body_escape[c]);
+	if (c == CH_EMAIL) {
+		o.recipient_name = to->name;
+		o.body_html = render(cm->html, m->vars, TE_HTML);
+	}
 	/* Outside working hours, email and SMS wait for the next start. */
 	o.next_attempt_at = crmd->conf->immediate_channels & CH_BIT(c) ? now :
 	    workhours_next_open(&crmd->conf->working_hours, now);
-	if (o.body == NULL || (cm->subject != NULL && o.subject == NULL))
+	if (o.body == NULL || (cm->subject != NULL && o.subject == NULL) ||
+	    (c == CH_EMAIL && cm->html != NULL && o.body_html == NULL))
 		rc = STORE_ERR;
 	else
 		rc = store_outbox_add(crmd->store, &o, now);
 	free((char *)o.subject);
 	free((char *)o.body);
+	free((char *)o.body_html);
 	return rc;
 }
 

@@ -20,6 +20,7 @@ struct recipient {
 	int64_t		 user_id;
 	const char	*email;		/* "" or NULL: none */
 	const char	*phone;
+	const char	*name;		/* display name in To:; NULL: none */
 };
 
 struct message {

@@ -337,7 +337,12 @@ add_job(struct chan *ch, struct outbox_row *r, int64_t lease, int probe,
 		return -1;
 	} else
 		j->key_len = strlen(j->key);
+	j->name = r->name;
+	j->name_len = r->name_len;
+	j->html = r->html;
+	j->html_len = r->html_len;
 	r->recipient = r->subject = r->body = r->key = NULL;
+	r->name = r->html = NULL;
 	TAILQ_INSERT_TAIL(&ps->claimed, j, entry);
 	return 0;
 }

@@ -54,10 +54,14 @@ struct job {
 	char			*subject;
 	char			*body;
 	char			*key;
+	char			*name;		/* NULL: none (email) */
+	char			*html;		/* NULL: none (email) */
 	size_t			 recipient_len;	/* a NUL inside is kept */
 	size_t			 subject_len;
 	size_t			 body_len;
 	size_t			 key_len;
+	size_t			 name_len;
+	size_t			 html_len;
 	void			*state;		/* the adapter's */
 	unsigned		 gen;		/* its handle's config */
 };

@@ -80,6 +80,8 @@ ob_job_free(struct job *j)
 	free(j->subject);
 	free(j->body);
 	free(j->key);
+	free(j->name);
+	free(j->html);
 	free(j);
 }
 
@@ -301,7 +303,7 @@ start_job(struct chan *ch, struct job *j)
 	const struct conf_pace *p = ch->ops->pace(ob_delivery(o));
 	struct send_msg m = { j->id, j->recipient, j->subject, j->body, j->key,
 	    j->recipient_len, j->subject_len, j->body_len, j->key_len,
-	    time(NULL) };
+	    time(NULL), j->name, j->html, j->name_len, j->html_len };
 	struct send_outcome out;
 	CURL *easy;
 	int pooled;

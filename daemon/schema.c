@@ -562,10 +562,16 @@ static const char v8_sql[] =
  * never attempted; the sender finds those, and the next to come of age,
  * here.  Partial: a row is in it only while queued, so a delivery adds
  * and removes one small entry, and sent rows cost nothing.
+ *
+ * And two optional email columns: the recipient's display name (To:
+ * 张伟 <zhang@example.com>, RFC 2047) and an HTML alternative to the
+ * text body.  Adding a nullable column rewrites no row.
  */
 static const char v9_sql[] =
 "CREATE INDEX outbox_queued_age ON outbox(channel, created_at)"
-" WHERE state = 'queued';";
+" WHERE state = 'queued';"
+"ALTER TABLE outbox ADD COLUMN recipient_name TEXT;"
+"ALTER TABLE outbox ADD COLUMN body_html TEXT;";
 
 const struct migration schema_migrations[] = {
 	{ 1, "initial schema", v1_sql, NULL, 0 },
@@ -576,7 +582,7 @@ const struct migration schema_migrations[] = {
 	{ 6, "stale flags", v6_sql, NULL, 0 },
 	{ 7, "checks without lookup tables", v7_sql, v7_edits, 0 },
 	{ 8, "due rows per channel", v8_sql, NULL, 0 },
-	{ 9, "queued rows by age", v9_sql, NULL, 0 },
+	{ 9, "outbox: queued rows by age, names, HTML", v9_sql, NULL, 0 },
 };
 
 const size_t schema_nmigrations =

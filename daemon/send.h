@@ -32,6 +32,10 @@ struct send_msg {
 	size_t		 body_len;
 	size_t		 key_len;
 	time_t		 now;
+	const char	*name;		/* recipient's display name; NULL none */
+	const char	*html;		/* HTML alternative; NULL none */
+	size_t		 name_len;
+	size_t		 html_len;
 };
 
 enum send_verdict {

@@ -84,6 +84,10 @@ email_start(CURL *easy, const struct conf_delivery *d,
 	mm.to_addr = (struct mail_str){ m->recipient, m->recipient_len };
 	mm.subject = (struct mail_str){ m->subject, m->subject_len };
 	mm.text = (struct mail_str){ m->body, m->body_len };
+	if (m->name != NULL && m->name_len > 0)
+		mm.to_name = (struct mail_str){ m->name, m->name_len };
+	if (m->html != NULL)
+		mm.html = (struct mail_str){ m->html, m->html_len };
 	mm.idempotency_key = (struct mail_str){ m->key, m->key_len };
 	mm.date = m->now;
 	if ((es->built = mail_build(easy, &mm, &why)) == NULL) {

@@ -28,6 +28,8 @@ store_ctl_outbox_clear(struct ctl_outbox *o)
 	free(o->recipient);
 	free(o->subject);
 	free(o->body);
+	free(o->recipient_name);
+	free(o->body_html);
 	free(o->last_error);
 	free(o->idempotency_key);
 	memset(o, 0, sizeof(*o));
@@ -70,7 +72,9 @@ outbox_read(sqlite3_stmt *st, struct ctl_outbox *o, int with_body)
 	    (o->subject = store_column_dup(st, 12)) == NULL ||
 	    dup_nullable(st, 13, &o->last_error) == -1 ||
 	    dup_nullable(st, 14, &o->idempotency_key) == -1 ||
-	    (with_body && (o->body = store_column_dup(st, 15)) == NULL)) {
+	    (with_body && ((o->body = store_column_dup(st, 15)) == NULL ||
+	    dup_nullable(st, 16, &o->recipient_name) == -1 ||
+	    dup_nullable(st, 17, &o->body_html) == -1))) {
 		store_ctl_outbox_clear(o);
 		return -1;
 	}
@@ -82,7 +86,8 @@ store_ctl_outbox_get(struct store *s, int64_t id, struct ctl_outbox *o,
     int *found)
 {
 	static const char sql[] =
-	    "SELECT" OUTBOX_COLUMNS ", body FROM outbox WHERE id = ?1";
+	    "SELECT" OUTBOX_COLUMNS ", body, recipient_name, body_html"
+	    " FROM outbox WHERE id = ?1";
 	sqlite3_stmt *st;
 	int rc;
 

@@ -31,6 +31,8 @@ struct ctl_outbox {
 	char	*recipient;
 	char	*subject;
 	char	*body;			/* NULL in lists */
+	char	*recipient_name;	/* NULL: none, and in lists */
+	char	*body_html;		/* NULL: none, and in lists */
 	char	*last_error;		/* NULL: none */
 	char	*idempotency_key;	/* NULL: none */
 };

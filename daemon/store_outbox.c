@@ -17,7 +17,7 @@ static const char due_sql[] =
     "SELECT o.id, o.attempts, o.created_at, o.customer_id,"
     " o.audience = 'customer', coalesce(c.opt_out_email, 0),"
     " coalesce(c.opt_out_sms, 0), o.recipient, o.subject, o.body,"
-    " o.idempotency_key"
+    " o.idempotency_key, o.recipient_name, o.body_html"
     " FROM outbox o LEFT JOIN customers c ON c.id = o.customer_id"
     " WHERE o.state = 'queued' AND o.next_attempt_at <= ?2"
     " AND o.channel = ?1"
@@ -30,6 +30,8 @@ row_free(struct outbox_row *r)
 	free(r->subject);
 	free(r->body);
 	free(r->key);
+	free(r->name);
+	free(r->html);
 }
 
 void
@@ -71,9 +73,16 @@ row_read(sqlite3_stmt *st, struct outbox_row *r)
 	    (r->subject = text_dup(st, 8, &r->subject_len)) == NULL ||
 	    (r->body = text_dup(st, 9, &r->body_len)) == NULL)
 		return -1;
-	/* NULL and '' differ here: no key means "outbox:<id>". */
+	/* NULL and '' differ here: no key means "outbox:<id>"; no name or
+	 * HTML, none. */
 	if (sqlite3_column_type(st, 10) != SQLITE_NULL &&
 	    (r->key = text_dup(st, 10, &r->key_len)) == NULL)
+		return -1;
+	if (sqlite3_column_type(st, 11) != SQLITE_NULL &&
+	    (r->name = text_dup(st, 11, &r->name_len)) == NULL)
+		return -1;
+	if (sqlite3_column_type(st, 12) != SQLITE_NULL &&
+	    (r->html = text_dup(st, 12, &r->html_len)) == NULL)
 		return -1;
 	return 0;
 }

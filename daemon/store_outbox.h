@@ -30,10 +30,14 @@ struct outbox_row {
 	char		*subject;
 	char		*body;
 	char		*key;		/* idempotency_key; NULL: none */
+	char		*name;		/* recipient_name; NULL: none */
+	char		*html;		/* body_html; NULL: none */
 	size_t		 recipient_len;
 	size_t		 subject_len;
 	size_t		 body_len;
 	size_t		 key_len;
+	size_t		 name_len;
+	size_t		 html_len;
 };
 
 /* Queued rows of channel due at now, oldest first, at most limit. */

@@ -192,9 +192,10 @@ store_outbox_add(struct store *s, const struct outbox_add *m, int64_t now)
 	static const char sql[] =
 	    "INSERT INTO outbox (channel, recipient, subject, body, state,"
 	    " next_attempt_at, last_error, idempotency_key, created_at,"
-	    " reminder_id, customer_id) VALUES (?1, ?2, ?3, ?4,"
+	    " reminder_id, customer_id, recipient_name, body_html)"
+	    " VALUES (?1, ?2, ?3, ?4,"
 	    " CASE WHEN ?5 IS NULL THEN 'queued' ELSE 'dead' END, ?6, ?5, ?7,"
-	    " ?8, ?9, ?10) ON CONFLICT (idempotency_key) DO NOTHING";
+	    " ?8, ?9, ?10, ?11, ?12) ON CONFLICT (idempotency_key) DO NOTHING";
 	sqlite3_stmt *st;
 
 	if ((st = store_prepare(s, sql)) == NULL)
@@ -211,6 +212,9 @@ store_outbox_add(struct store *s, const struct outbox_add *m, int64_t now)
 	sqlite3_bind_int64(st, 8, now);
 	store_bind_id(st, 9, m->reminder_id);
 	store_bind_id(st, 10, m->customer_id);
+	store_bind_text(st, 11, m->recipient_name != NULL &&
+	    *m->recipient_name != '\0' ? m->recipient_name : NULL);
+	store_bind_text(st, 12, m->body_html);
 	return store_exec(s, st);
 }
 

@@ -60,6 +60,8 @@ struct outbox_add {
 	const char	*recipient;
 	const char	*subject;
 	const char	*body;
+	const char	*recipient_name;	/* email's To: name; NULL none */
+	const char	*body_html;	/* email's HTML alternative; NULL none */
 	const char	*idempotency_key;
 	int64_t		 next_attempt_at;
 	const char	*dead_reason;	/* non-NULL: born dead, with reason */

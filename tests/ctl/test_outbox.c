@@ -239,6 +239,7 @@ test_show_key_values(void **state)
 
 	r->fake.replies[0] = OK("{\"id\":7,\"channel\":\"email\","
 	    "\"audience\":\"customer\",\"recipient\":\"wang@example.com\","
+	    "\"recipient_name\":\"王经理\",\"html\":null,"
 	    "\"state\":\"dead\",\"attempts\":2,"
 	    "\"next_attempt\":\"2026-03-01 10:00:00\",\"lease\":null,"
 	    "\"last_error\":\"550 no such user\",\"created\":\"2026-03-01 09:59:00\","
@@ -253,6 +254,7 @@ test_show_key_values(void **state)
 	    "channel          email\n"
 	    "audience         customer\n"
 	    "recipient        wang@example.com\n"
+	    "recipient name   王经理\n"
 	    "state            dead\n"
 	    "attempts         2\n"
 	    "next attempt     2026-03-01 10:00:00\n"
@@ -264,7 +266,8 @@ test_show_key_values(void **state)
 	    "reminder         3\n"
 	    "customer         -\n"
 	    "subject          合同续约\n"
-	    "body             第一行\\n第二行\n");
+	    "body             第一行\\n第二行\n"
+	    "html             -\n");
 }
 
 static void

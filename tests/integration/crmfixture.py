@@ -58,17 +58,20 @@ class Crm:
         return self.q1("SELECT state FROM reminders WHERE id = ?", (rid,))
 
     def outbox(self, channel, recipient, subject="", body="", key=None,
-               audience="user", customer=None, due=None):
+               audience="user", customer=None, due=None, name=None,
+               html=None):
         """Queues one message as the CRM application would.  Text values
         may be bytes: they are stored as TEXT byte for byte, so CR, LF,
-        NUL and invalid UTF-8 reach crmd as they are."""
+        NUL and invalid UTF-8 reach crmd as they are.  name and html: an
+        email's recipient_name and body_html."""
         return self.tx(
             "INSERT INTO outbox(channel, recipient, subject, body, "
-            "idempotency_key, audience, customer_id, next_attempt_at) "
+            "idempotency_key, audience, customer_id, next_attempt_at, "
+            "recipient_name, body_html) "
             "VALUES (?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), "
-            "?, ?, ?, ?)",
+            "?, ?, ?, ?, CAST(? AS TEXT), CAST(? AS TEXT))",
             (channel, recipient, subject, body, key, audience, customer,
-             now() if due is None else due))
+             now() if due is None else due, name, html))
 
     def outbox_row(self, oid):
         """One outbox row as a dict (invalid UTF-8 shown as U+FFFD)."""

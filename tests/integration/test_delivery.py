@@ -197,12 +197,29 @@ def header_problems(d):
     return bad
 
 
-def text_of(msg):
-    """The text/plain content of a delivered message."""
+def text_of(msg, kind="text/plain"):
+    """The text/plain (or kind) content of a delivered message."""
     for part in msg.walk():
-        if part.get_content_type() == "text/plain":
+        if part.get_content_type() == kind:
             return part.get_content()
     return None
+
+
+def html_escape(s):
+    """TE_HTML, as docs/templates.md states it."""
+    for a, b in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"),
+                 ('"', "&quot;"), ("'", "&#39;")):
+        s = s.replace(a, b)
+    return s
+
+
+def to_name(d):
+    """The display name of a delivered message's To, its raw phrase
+    decoded strictly by RFC 2047 (as the Subject is)."""
+    raw = raw_headers(d.content)["to"][0]
+    m = re.fullmatch(r"\s*(.*?)\s*<([^<>]*)>\s*",
+                     re.sub(r"\r\n(?=[ \t])", "", raw), re.S)
+    return decode_words(m.group(1)) if m.group(1) else ""
 
 
 def decode_words(raw):
@@ -584,7 +601,9 @@ class Injection(DeliveryTest):
             extra='templates = { followup = {\n'
                   '\temail = { subject = "回访 {customer.name}";\n'
                   '\t\tbody = "客户：{customer.name}\\n'
-                  '备注：{reminder.note}"; };\n'
+                  '备注：{reminder.note}";\n'
+                  '\t\thtml = "<p title=\\"{customer.name}\\">'
+                  '{reminder.note}</p>"; };\n'
                   '\twebhook = { body = "{{\\"msgtype\\":\\"text\\",'
                   '\\"text\\":{{\\"content\\":\\"{customer.name}：'
                   '{reminder.note}\\"}}}}"; };\n'
@@ -593,19 +612,24 @@ class Injection(DeliveryTest):
         n = 0
         rows = []
         for p in PAYLOADS:
-            rows.append(("subject", b"S" + p + b"E", b"hello\n"))
+            rows.append(("subject", b"S" + p + b"E", b"hello\n", None, None))
             rows.append(("body", "提醒".encode(),
-                         b"Dear customer,\n" + p + b"\nbye\n"))
+                         b"Dear customer,\n" + p + b"\nbye\n", None, None))
+            rows.append(("to name", b"name", b"hello\n",
+                         "客户".encode() + p + b"E", None))
+            rows.append(("html", b"html", b"plain\n", None,
+                         b"<p>" + p + b"</p>\n"))
         for p in BODY_ONLY:
-            rows.append(("body", b"body only", p))
+            rows.append(("body", b"body only", p, None, None))
+            rows.append(("html", b"html only", b"plain", None, p))
         good = {}
-        for what, subj, body in rows:
+        for what, subj, body, name, html in rows:
             n += 1
             rcpt = "kehu%03d@example.cn" % n
             oid = self.crm.outbox("email", rcpt, subj, body,
-                                  key="inj-%03d" % n)
+                                  key="inj-%03d" % n, name=name, html=html)
             good[rcpt] = oid
-            cases[oid] = (what, subj, body, "inj-%03d" % n)
+            cases[oid] = (what, subj, body, "inj-%03d" % n, name, html)
         bad = {}
         for a, why in BAD_ADDRESSES:
             n += 1
@@ -671,13 +695,19 @@ class Injection(DeliveryTest):
                 if d.rcpts[0] == "zhangwei@example.com":
                     if not d.message_id.startswith("r"):
                         bad_headers.append("Message-ID %r" % d.message_id)
+                    if to_name(d) != "张伟":
+                        bad_headers.append("To name %r" % to_name(d))
+                    html = text_of(d.msg, "text/html") or ""
+                    if not re.fullmatch(r'<p title="[^"<>]*">备注\r\n'
+                                        r'Bcc: y@evil</p>', html):
+                        bad_headers.append("html %r" % html[:120])
                     if "\r" in str(d.msg["Subject"]) or \
                             "\n" in str(d.msg["Subject"]):
                         bad_headers.append("subject with a line break")
-                    if header_problems(d):
+                    if bad_headers:
                         problem("reminder", (d.rcpts, bad_headers))
                     continue
-                what, subj, body, key = cases[good[d.rcpts[0]]]
+                what, subj, body, key, name, html = cases[good[d.rcpts[0]]]
                 if d.message_id != message_id(key):
                     bad_headers.append("Message-ID %r" % d.message_id)
                 if str(d.msg["Subject"]) != clean_header(subj):
@@ -686,6 +716,15 @@ class Injection(DeliveryTest):
                 if text_of(d.msg) != clean_body(body):
                     bad_headers.append("body %r, queued %r" % (
                         (text_of(d.msg) or "")[:60], body[:60]))
+                if text_of(d.msg, "text/html") != (
+                        None if html is None else clean_body(html)):
+                    bad_headers.append("html %r, queued %r" % (
+                        (text_of(d.msg, "text/html") or "")[:60], html))
+                want = None if name is None else re.sub(
+                    " +", " ", clean_header(name)).strip()
+                if (to_name(d) or None) != want:
+                    bad_headers.append("To name %r, queued %r" % (
+                        to_name(d), name))
                 if bad_headers:
                     problem(what, (d.rcpts[0], bad_headers))
             except Exception as e:

@@ -201,8 +201,12 @@ class Unconfigured(OutboxTest):
         oid = self.queue("email", "wang@example.com", subject="合同续约",
                          body="第一行\n第二行", state="dead", attempts=5,
                          error="550 5.1.1 <wang@example.com>: no such user",
-                         key="reminder:7:email", created=t, next_at=t + 60,
+                         key="r7.1.email", created=t, next_at=t + 60,
                          audience="customer")
+        plain = self.queue("email", "li@example.com")
+        self.crm.tx("UPDATE outbox SET recipient_name = '王经理',"
+                    " body_html = '<p>第一行</p>\n<p>第二行</p>'"
+                    " WHERE id = ?", (oid,))
         out = self.ok("outbox", "show", str(oid))
         kv = dict(re.split(r"  +", l, maxsplit=1)
                   for l in out.splitlines())
@@ -210,11 +214,13 @@ class Unconfigured(OutboxTest):
         self.assertEqual(kv["channel"], "email")
         self.assertEqual(kv["audience"], "customer")
         self.assertEqual(kv["recipient"], "wang@example.com")
+        self.assertEqual(kv["recipient name"], "王经理")
+        self.assertEqual(kv["html"], "<p>第一行</p>\\n<p>第二行</p>")
         self.assertEqual(kv["state"], "dead")
         self.assertEqual(kv["attempts"], "5")
         self.assertEqual(kv["last error"],
                          "550 5.1.1 <wang@example.com>: no such user")
-        self.assertEqual(kv["idempotency key"], "reminder:7:email")
+        self.assertEqual(kv["idempotency key"], "r7.1.email")
         self.assertEqual(kv["created"], local(t))
         self.assertEqual(kv["next attempt"], local(t + 60))
         self.assertEqual(kv["sent"], "-")
@@ -222,10 +228,20 @@ class Unconfigured(OutboxTest):
         self.assertEqual(kv["subject"], "合同续约")
         self.assertEqual(kv["body"], "第一行\\n第二行")   # one line, escaped
         j = self.js("outbox", "show", str(oid))
-        self.assertEqual(set(j), LIST_KEYS | {"body"})
+        self.assertEqual(set(j), LIST_KEYS | {"body", "recipient_name",
+                                             "html"})
         self.assertEqual(j["body"], "第一行\n第二行")
+        self.assertEqual(j["recipient_name"], "王经理")
+        self.assertEqual(j["html"], "<p>第一行</p>\n<p>第二行</p>")
         self.assertEqual(j["created_at"], t)
         self.assertEqual(j["created"], local(t))
+        j = self.js("outbox", "show", str(plain))
+        self.assertIsNone(j["recipient_name"])
+        self.assertIsNone(j["html"])
+        lines = [re.split(r"  +", l) for l in
+                 self.ok("outbox", "show", str(plain)).splitlines()]
+        self.assertIn(["recipient name", "-"], lines)
+        self.assertIn(["html", "-"], lines)
         err = self.fails(1, "outbox", "show", "999")
         self.assertIn("no outbox message 999", err)
 
