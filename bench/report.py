@@ -299,6 +299,15 @@ def delivery_main():
               "wrk, %s connections" % conc, "≥ 0.3×", 0.3)
     ratio_row("  the same POSTs from the libcurl harness", sh,
               pr.get("harness_http"), "libcurl harness", "", 0)
+    wh = c.get("webhook_http")
+    ratio_row("webhook: %s JSON POSTs of %s bytes (a group-chat robot's "
+              "text message) to nginx over HTTP/1.1 keep-alive" % (
+                  num(get(wh, "messages")),
+                  num(pb.get("webhook_body_bytes"))),
+              wh, pr.get("wrk_webhook"),
+              "wrk, %s connections" % conc, "≥ 0.3×", 0.3)
+    ratio_row("  the same POSTs from the libcurl harness", wh,
+              pr.get("harness_webhook"), "libcurl harness", "", 0)
     ss = c.get("sms_https")
     ratio_row("SMS over HTTPS, HTTP/1.1 keep-alive (nginx's self-signed "
               "certificate, verified)", ss, pr.get("wrk_https"),
@@ -307,6 +316,7 @@ def delivery_main():
               pr.get("harness_https"), "libcurl harness", "", 0)
     names = (("smtp", "email", "harness_smtp"),
              ("http", "sms_http", "harness_http"),
+             ("webhook", "webhook_http", "harness_webhook"),
              ("https", "sms_https", "harness_https"))
     mine = ["%s %s" % (n, num(get(c, k, "connections"))) for n, k, _ in names
             if get(c, k, "connections") is not None]
@@ -336,14 +346,16 @@ def delivery_main():
                 (what, num(dr["messages"])), drain_cell(dr), "")
     lag = ["%s %s" % (what, ms(get(c, key, "commit_to_first_ms")))
            for key, what in (("email", "email"), ("sms_http", "SMS"),
-                             ("sms_https", "SMS over HTTPS"))
+                             ("sms_https", "SMS over HTTPS"),
+                             ("webhook_http", "webhook"))
            if get(c, key, "commit_to_first_ms") is not None]
     if lag:
         row("CRM's commit of the batch (one transaction) to crmd's first "
             "claim", ", ".join(lag), "")
     cpu = []
     for key, what in (("email", "email"), ("sms_http", "SMS"),
-                      ("sms_https", "SMS over HTTPS")):
+                      ("sms_https", "SMS over HTTPS"),
+                      ("webhook_http", "webhook")):
         dr = c.get(key)
         if dr and dr.get("cpu_s") is not None and get(dr, "states",
                                                       "sent"):
@@ -377,8 +389,8 @@ def delivery_main():
           "would; the rate is N ÷ (last row `sent` − first row claimed), "
           "both seen by another process, so every message's state "
           "change is committed." % conc)
-    print("- The peers send crmd's own bytes: the email and the SMS body "
-          "crmd sent to capturing servers before the run (smtp-source's "
+    print("- The peers send crmd's own bytes: the email, the SMS body and "
+          "the webhook body crmd sent to capturing servers before the run (smtp-source's "
           "payload is sized to the same total, %s bytes; it writes "
           "its own headers). All on loopback: smtp-sink (Postfix's test "
           "server, accepts and discards), nginx answering 200 with "

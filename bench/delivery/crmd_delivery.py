@@ -69,13 +69,24 @@ def sms_row(run, i):
             "bench:sms:%s:%d" % (run, i))
 
 
+def webhook_row(run, i):
+    """A group-chat robot's text message (WeCom / DingTalk shape): the row
+    body is the JSON crmd posts as it is."""
+    cust = "上海客户%05d有限公司" % (i % 10000 + 1)
+    body = json.dumps({"msgtype": "text", "text": {
+        "content": "【客户跟进】王经理：客户%s今天需要跟进，请及时联系。" % cust}},
+        ensure_ascii=False)
+    return ("webhook", "webhook", "", body,
+            "bench:webhook:%s:%d" % (run, i))
+
+
 # ---- crmd ----
 
 class Daemon(crmd_bench.Crmd):
     """crmd with channels pointing where the bench says."""
 
     def write_delivery_conf(self, email_url=None, sms_url=None,
-                            sms_cafile=None):
+                            sms_cafile=None, webhook_url=None):
         conc = env_int("BENCH_DELIVERY_CONCURRENCY", 8)
         pace = "rate = 0; concurrency = %d;" % conc
         ch = []
@@ -87,6 +98,8 @@ class Daemon(crmd_bench.Crmd):
                       ' %s%s };' % (sms_url, SMS_BODY, pace,
                                     ' cafile = "%s";' % sms_cafile
                                     if sms_cafile else ""))
+        if webhook_url:
+            ch.append('webhook = { url = "%s"; %s };' % (webhook_url, pace))
         text = ('database = "%s";\nsocket = "%s";\ntimezone = "%s";\n'
                 'log = { target = "stderr"; level = "info"; };\n'
                 'channels = {\n\t%s\n};\n'
@@ -258,6 +271,7 @@ def drain(d, c, run, n, make, pings=0, port=None):
 class Captured:
     email = None
     http = None
+    hook = None
 
 
 class SmtpCapture:
@@ -269,8 +283,12 @@ class SmtpCapture:
 class HttpCapture(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length", 0))
-        Captured.http = {"body": self.rfile.read(n),
-                         "headers": dict(self.headers.items())}
+        got = {"body": self.rfile.read(n),
+               "headers": dict(self.headers.items())}
+        if self.path.startswith("/hook"):
+            Captured.hook = got
+        else:
+            Captured.http = got
         out = b'{"ok":true}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -307,30 +325,41 @@ def probe(dirname):
     d = fresh(dirname)
     try:
         d.use(email_url="smtp://127.0.0.1:%d" % smtp.port,
-              sms_url="http://127.0.0.1:%d/sms" % web.server_address[1])
+              sms_url="http://127.0.0.1:%d/sms" % web.server_address[1],
+              webhook_url="http://127.0.0.1:%d/hook" % web.server_address[1])
         c = connect(d.db)
-        insert(c, [email_row("probe", 1), sms_row("probe", 1)])
+        insert(c, [email_row("probe", 1), sms_row("probe", 1),
+                   webhook_row("probe", 1)])
         deadline = time.monotonic() + 30
-        while (Captured.email is None or Captured.http is None) and \
-                time.monotonic() < deadline:
+        while (Captured.email is None or Captured.http is None or
+               Captured.hook is None) and time.monotonic() < deadline:
             time.sleep(0.01)
         c.close()
     finally:
         d.stop()
         smtp.stop()
         web.shutdown()
-    if Captured.email is None or Captured.http is None:
+    if Captured.email is None or Captured.http is None or \
+            Captured.hook is None:
         sys.exit("probe: crmd sent no %s within 30 s; see %s/crmd.log"
-                 % ("email" if Captured.email is None else "SMS", dirname))
+                 % ("email" if Captured.email is None else "SMS"
+                    if Captured.http is None else "webhook", dirname))
     with open(os.path.join(out, "email.eml"), "wb") as f:
         f.write(Captured.email)
     with open(os.path.join(out, "sms.body"), "wb") as f:
         f.write(Captured.http["body"])
-    h = {k: v for k, v in Captured.http["headers"].items()
-         if k.lower() in ("content-type", "idempotency-key")}
+    with open(os.path.join(out, "webhook.body"), "wb") as f:
+        f.write(Captured.hook["body"])
+
+    def headers(got):
+        return ["%s: %s" % kv for kv in sorted(
+            (k, v) for k, v in got["headers"].items()
+            if k.lower() in ("content-type", "idempotency-key"))]
     res = {"email_bytes": len(Captured.email),
            "sms_body_bytes": len(Captured.http["body"]),
-           "sms_headers": ["%s: %s" % kv for kv in sorted(h.items())],
+           "sms_headers": headers(Captured.http),
+           "webhook_body_bytes": len(Captured.hook["body"]),
+           "webhook_headers": headers(Captured.hook),
            "from": "crm@bench.example", "to": email_row("p", 1)[1]}
     with open(os.path.join(out, "probe.json"), "w") as f:
         json.dump(res, f)
@@ -390,6 +419,15 @@ def drains(dirname, sinks_file):
         drain(d, c, "warm-sms-https", 200, sms_row)
         res["sms_https"] = drain(d, c, "sms-https", ns, sms_row,
                                  port=sinks["nginx"]["https"])
+        c.close()
+        # Webhooks, on a crmd of their own: the SMS drains' idle
+        # connections to the same nginx would count as the webhook's.
+        d.use(webhook_url="http://127.0.0.1:%d/hook" %
+              sinks["nginx"]["http"])
+        c = connect(d.db)
+        drain(d, c, "warm-webhook", 200, webhook_row)
+        res["webhook_http"] = drain(d, c, "webhook-http", ns, webhook_row,
+                                    port=sinks["nginx"]["http"])
         c.close()
     finally:
         d.stop()

@@ -127,11 +127,11 @@ def harness(binary, args, what):
     return res
 
 
-def wrk(url, probe_dir, headers, secs, conns):
+def wrk(url, probe_dir, headers, secs, conns, body="sms.body"):
     here = os.path.dirname(os.path.abspath(__file__))
     argv = ["wrk", "-t", "2", "-c", str(conns), "-d", "%ds" % secs,
             "-s", os.path.join(here, "post.lua"), url, "--",
-            os.path.join(probe_dir, "sms.body")] + headers
+            os.path.join(probe_dir, body)] + headers
     r = subprocess.run(argv, capture_output=True, text=True)
     m = re.search(r"^WRK_JSON (.*)$", r.stdout, re.M)
     if r.returncode != 0 or not m:
@@ -182,6 +182,16 @@ def main(sinks_file, probe_dir, binary):
         "-n", str(ns), "-p", str(conc)] + hdr +
         ["http", http, os.path.join(probe_dir, "sms.body")],
         "harness http")
+    hook = "http://127.0.0.1:%d/hook" % ng["http"]
+    res["wrk_webhook"] = wrk(hook, probe_dir, probe["webhook_headers"], secs,
+                             conc, body="webhook.body")
+    hook_hdr = []
+    for h in probe["webhook_headers"]:
+        hook_hdr += ["-H", h]
+    res["harness_webhook"] = harness(binary, [
+        "-n", str(ns), "-p", str(conc)] + hook_hdr +
+        ["http", hook, os.path.join(probe_dir, "webhook.body")],
+        "harness webhook")
     res["wrk_https"] = wrk(https, probe_dir, probe["sms_headers"], secs,
                            conc)
     res["harness_https"] = harness(binary, [
