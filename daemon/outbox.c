@@ -3,8 +3,8 @@
  *
  * One timer, ev_pass, runs a pass: one short BEGIN IMMEDIATE transaction
  * that writes the outcomes collected since the last pass, returns expired
- * leases, makes dead the queued rows that outlived outbox.lifetime
- * (attempted or not: while a destination is down most are not), and
+ * leases, makes dead the due rows of a destination that is down once they
+ * outlived outbox.lifetime (as a failed attempt of theirs would), and
  * claims due rows per channel (queued -> sending under a lease) up to
  * what concurrency, rate and the destination's state allow.
  * Claimed rows wait in their channel's ready queue; a transfer that ends
@@ -55,7 +55,6 @@ struct pass {
 	int64_t			 next_due[NCHAN];
 	int			 looked[NCHAN];
 	int64_t			 refuse_from[NCHAN];	/* -1: unchanged */
-	int64_t			 expire_at[NCHAN];	/* 0: unchanged */
 	int			 expired[NCHAN];
 };
 
@@ -231,47 +230,36 @@ refuse_channel(struct outbox *o, int i, struct pass *ps)
 }
 
 /*
- * Queued rows of channel i older than outbox.lifetime are dead, whether
- * or not they were ever attempted: while a destination is down only a
- * probe is, and the rest would otherwise wait past their lifetime and
- * go out days late when it comes back.  Looks only when the oldest one
- * may have come of age (ch->expire_at), through outbox_queued_age.
+ * While channel i's destination is down, only a probe per retry interval
+ * is attempted, so the rest of its due rows would never fail an attempt
+ * of their own and never reach outbox.lifetime's verdict
+ * (retry_or_give_up()): they would wait past it and go out days late when
+ * the destination came back.  So each pass meanwhile counts the outage
+ * as their failed attempt: due rows older than lifetime are dead.  A row
+ * held by working or quiet hours is not due, so it is not touched; once
+ * due, it is judged like any other.  outbox_queued_age reads only the
+ * old rows.
  */
 static int
 expire_channel(struct outbox *o, int i, struct pass *ps)
 {
 	struct chan *ch = &o->ch[i];
-	struct store *s = o->crmd->store;
-	int64_t now = ps->t / 1000, oldest;
+	int64_t now = ps->t / 1000;
 	int64_t lifetime = ob_conf_or(ob_delivery(o)->outbox.lifetime,
 	    DEF_LIFETIME);
 	char why[96], life[32];
 	int rc, n = 0;
 
-	if (!ob_configured(ch) || (ch->expire_at != 0 && now < ch->expire_at))
-		return STORE_OK;	/* unconfigured: refuse_channel() */
-	if ((rc = store_outbox_oldest_queued(s, ch->ops->name, &oldest)) !=
-	    STORE_OK)
+	if (!ob_configured(ch) || !ch->dest.down)
+		return STORE_OK;
+	snprintf(why, sizeof(why), "not delivered within outbox.lifetime "
+	    "(%s), its destination down", duration_format(lifetime, life,
+	    sizeof(life)));
+	if ((rc = store_outbox_expire(o->crmd->store, ch->ops->name, now,
+	    now - lifetime + 1, why, EXPIRE_MAX, &n)) != STORE_OK)
 		return rc;
-	if (oldest != 0 && now - oldest >= lifetime) {
-		snprintf(why, sizeof(why), "not delivered within "
-		    "outbox.lifetime (%s)", duration_format(lifetime, life,
-		    sizeof(life)));
-		if ((rc = store_outbox_expire(s, ch->ops->name,
-		    now - lifetime + 1, why, EXPIRE_MAX, &n)) != STORE_OK)
-			return rc;
-		ps->expired[i] = n;
-		ps->dead += n;
-		if (n >= EXPIRE_MAX) {
-			ps->expire_at[i] = now;	/* more: the next pass */
-			return STORE_OK;
-		}
-		if ((rc = store_outbox_oldest_queued(s, ch->ops->name,
-		    &oldest)) != STORE_OK)
-			return rc;
-	}
-	/* None queued: a row queued from now on comes of age no sooner. */
-	ps->expire_at[i] = (oldest != 0 ? oldest : now) + lifetime;
+	ps->expired[i] = n;
+	ps->dead += n;
 	return STORE_OK;
 }
 
@@ -466,11 +454,12 @@ pass_apply(struct outbox *o, struct pass *ps)
 	for (int i = 0; i < NCHAN; i++) {
 		if (ps->refuse_from[i] >= 0)
 			o->ch[i].refuse_from = ps->refuse_from[i];
-		if (ps->expire_at[i] != 0)
-			o->ch[i].expire_at = ps->expire_at[i];
+		/* A full batch: more at once, not at the next probe. */
+		o->ch[i].expire_more = ps->expired[i] >= EXPIRE_MAX;
 		if (ps->expired[i] > 0)
 			log_warnx("outbox: %d %s message(s) dead: not "
-			    "delivered within outbox.lifetime", ps->expired[i],
+			    "delivered within outbox.lifetime while the "
+			    "destination is down", ps->expired[i],
 			    o->ch[i].ops->name);
 		if (ps->looked[i]) {
 			o->ch[i].next_due = ps->next_due[i];
@@ -494,7 +483,7 @@ pass_apply(struct outbox *o, struct pass *ps)
 static int64_t
 chan_wake(struct chan *ch, int64_t t)
 {
-	int64_t due, at, expire;
+	int64_t due, at;
 
 	if (!ch->next_due_known)
 		due = t;
@@ -502,22 +491,18 @@ chan_wake(struct chan *ch, int64_t t)
 		return INT64_MAX;	/* none queued: none to expire either */
 	else
 		due = ch->next_due * 1000;
-	if (!ob_configured(ch))
+	if (!ob_configured(ch) || ch->expire_more)
 		return due;
-	/* A row coming of age is due whatever the destination's state. */
-	expire = ch->expire_at == 0 ? t : ch->expire_at * 1000;
 	if (ch->in_flight + ch->nready >= ob_target(ch))
-		return expire;		/* else a transfer's end wakes us */
+		return INT64_MAX;	/* a transfer's end wakes us */
 	if (ch->dest.down) {
 		if (ch->dest.probing)
-			return expire;
+			return INT64_MAX;
 		if (ch->dest.until_ms > due)
 			due = ch->dest.until_ms;
 	}
 	at = pace_bucket_ready_at(&ch->bucket, t);
-	if (at < due)
-		at = due;
-	return at < expire ? at : expire;
+	return at > due ? at : due;
 }
 
 /* Arms the timer for the earliest instant anything can happen. */
@@ -600,7 +585,7 @@ chan_configure(struct chan *ch, int64_t t)
 	ch->warned = 0;
 	ch->refuse_from = 0;
 	ch->next_due_known = 0;
-	ch->expire_at = 0;		/* outbox.lifetime may have changed */
+	ch->expire_more = 0;
 }
 
 /* -- the transport (outbox_int.h) ------------------------------------- */
@@ -721,10 +706,8 @@ outbox_kick(struct outbox *o)
 {
 	if (o == NULL || o->stopped)
 		return;
-	for (int i = 0; i < NCHAN; i++) {
+	for (int i = 0; i < NCHAN; i++)
 		o->ch[i].next_due_known = 0;
-		o->ch[i].expire_at = 0;	/* a row may have come in old */
-	}
 	/*
 	 * In this loop turn, not by a zero timer: with precise timers that
 	 * is a timerfd the loop sleeps on, a wake-up for every commit the

@@ -115,8 +115,8 @@ struct chan {
 	unsigned		 gen;		/* bumped by a reload */
 	int64_t			 next_due;	/* earliest queued row, 0 none */
 	int			 next_due_known; /* else: look on the next pass */
-	int64_t			 expire_at;	/* s: oldest queued row outlives
-						   outbox.lifetime; 0: look */
+	int			 expire_more;	/* a full batch expired: another
+						   pass at once */
 	int			 warned;	/* unconfigured: logged since reload */
 	int64_t			 refuse_from;	/* unconfigured: next refusals from */
 };

@@ -2,7 +2,7 @@
  * The SQLite side of store_outbox.h.  Every query walks an index:
  * outbox_due (state, channel, next_attempt_at) for a channel's due rows
  * in order and the few sending rows for leases; outbox_queued_age for
- * the queued rows by age.
+ * the queued rows old enough to expire.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -391,11 +391,11 @@ store_outbox_next_due(struct store *s, const char *channel, int64_t *at)
 }
 
 int
-store_outbox_expire(struct store *s, const char *channel, int64_t cutoff,
-    const char *why, int limit, int *n)
+store_outbox_expire(struct store *s, const char *channel, int64_t now,
+    int64_t cutoff, const char *why, int limit, int *n)
 {
-	/* Both walk outbox_queued_age (v9): only the rows that expire.  A
-	 * row that expired before (and was retried) does not say so twice. */
+	/* outbox_queued_age (v9): only the old rows are read.  A row that
+	 * expired before (and was retried) does not say so twice. */
 	static const char sql[] =
 	    "UPDATE outbox SET state = 'dead', lease_until = NULL,"
 	    " last_error = ?3 || ' after ' || attempts || ' attempt'"
@@ -403,7 +403,8 @@ store_outbox_expire(struct store *s, const char *channel, int64_t cutoff,
 	    " || CASE WHEN instr(last_error, ?3) = 1 THEN ''"
 	    " ELSE coalesce(': ' || last_error, '') END"
 	    " WHERE id IN (SELECT id FROM outbox WHERE state = 'queued'"
-	    " AND channel = ?1 AND created_at < ?2 LIMIT ?4)";
+	    " AND channel = ?1 AND created_at < ?2 AND next_attempt_at <= ?5"
+	    " LIMIT ?4)";
 	sqlite3_stmt *st;
 
 	*n = 0;
@@ -413,18 +414,8 @@ store_outbox_expire(struct store *s, const char *channel, int64_t cutoff,
 	sqlite3_bind_int64(st, 2, cutoff);
 	store_bind_text(st, 3, why);
 	sqlite3_bind_int(st, 4, limit);
+	sqlite3_bind_int64(st, 5, now);
 	return store_exec_changes(s, st, n);
-}
-
-int
-store_outbox_oldest_queued(struct store *s, const char *channel,
-    int64_t *at)
-{
-	static const char sql[] =
-	    "SELECT min(created_at) FROM outbox"
-	    " WHERE state = 'queued' AND channel = ?1";
-
-	return one_instant(s, sql, channel, at);
 }
 
 int

@@ -86,15 +86,12 @@ int	store_outbox_release(struct store *, int64_t id, int64_t lease);
 int	store_outbox_reap(struct store *, int64_t now, int *n);
 
 /*
- * At most limit queued rows of channel created before cutoff are dead:
- * last_error becomes why, the attempts made and the error before (so
- * "WHY after 3 attempts: HTTP 503").  *n: how many.
+ * At most limit queued rows of channel, due at now and created before
+ * cutoff, are dead: last_error becomes why, the attempts made and the
+ * error before (so "WHY after 3 attempts: HTTP 503").  *n: how many.
  */
-int	store_outbox_expire(struct store *, const char *channel,
+int	store_outbox_expire(struct store *, const char *channel, int64_t now,
 	    int64_t cutoff, const char *why, int limit, int *n);
-/* Earliest created_at of channel's queued rows; 0 when none. */
-int	store_outbox_oldest_queued(struct store *, const char *channel,
-	    int64_t *at);
 
 /* Earliest next_attempt_at of channel's queued rows; 0 when none. */
 int	store_outbox_next_due(struct store *, const char *channel,

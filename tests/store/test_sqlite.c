@@ -486,10 +486,10 @@ test_outbox_channel_queries_skip_other_backlogs(void **state)
 }
 
 /*
- * Queued rows older than the cutoff are dead, each with the attempts it
- * had and its last error; rows being sent, younger rows and other
- * channels' rows are left.  Finding them, and the next to come of age,
- * reads only those rows: 20,000 young queued SMS are not walked.
+ * Due queued rows older than the cutoff are dead, each with the attempts
+ * it had and its last error; rows being sent, younger rows, rows not due
+ * yet (held by working hours) and other channels' rows are left.  Finding
+ * them reads only the old rows: 20,000 young due SMS are not walked.
  */
 static void
 test_outbox_expire_takes_only_the_old(void **state)
@@ -497,46 +497,45 @@ test_outbox_expire_takes_only_the_old(void **state)
 	struct testdb	*t = *state;
 	struct store	*s = migrated(t->path, 1000);
 	sqlite3		*db = store_sqlite_handle(s);
-	int64_t		 oldest, steps;
+	int64_t		 steps;
 	int		 n;
 
 	assert_int_equal(sqlite3_exec(db, "INSERT INTO outbox (id, channel,"
-	    " recipient, body, state, attempts, last_error, created_at) VALUES"
-	    " (1, 'sms', '+8613800000000', '您好', 'queued', 0, NULL, 100),"
-	    " (2, 'sms', '+8613800000001', 'x', 'queued', 1, 'HTTP 503', 150),"
-	    " (3, 'sms', '+8613800000002', 'x', 'queued', 3, 'HTTP 500', 199),"
-	    " (4, 'sms', '+8613800000003', 'x', 'sending', 1, NULL, 100),"
-	    " (5, 'email', 'a@example.com', 'x', 'queued', 0, NULL, 100),"
-	    " (6, 'sms', '+8613800000004', 'x', 'queued', 0, NULL, 200),"
+	    " recipient, body, state, attempts, last_error, created_at,"
+	    " next_attempt_at) VALUES"
+	    " (1, 'sms', '+8613800000000', '您好', 'queued', 0, NULL, 100, 100),"
+	    " (2, 'sms', '+8613800000001', 'x', 'queued', 1, 'HTTP 503', 150,"
+	    " 500),"
+	    " (3, 'sms', '+8613800000002', 'x', 'queued', 3, 'HTTP 500', 199,"
+	    " 900),"
+	    " (4, 'sms', '+8613800000003', 'x', 'sending', 1, NULL, 100, 100),"
+	    " (5, 'email', 'a@example.com', 'x', 'queued', 0, NULL, 100, 100),"
+	    " (6, 'sms', '+8613800000004', 'x', 'queued', 0, NULL, 200, 200),"
 	    " (7, 'sms', '+8613800000005', 'x', 'queued', 2,"
-	    " '过期 expired after 2 attempts: HTTP 500', 160);"
+	    " '过期 expired after 2 attempts: HTTP 500', 160, 160),"
+	    " (8, 'sms', '+8613800000006', 'x', 'queued', 0, NULL, 120, 5000);"
 	    "WITH RECURSIVE i(n) AS (SELECT 1"
 	    " UNION ALL SELECT n + 1 FROM i WHERE n < 20000)"
-	    " INSERT INTO outbox (channel, recipient, body, created_at)"
-	    " SELECT 'sms', '+86139' || printf('%08d', n), '您好', 1000 + n"
+	    " INSERT INTO outbox (channel, recipient, body, created_at,"
+	    " next_attempt_at)"
+	    " SELECT 'sms', '+86139' || printf('%08d', n), '您好', 1000 + n, 100"
 	    " FROM i", NULL, NULL, NULL), SQLITE_OK);
 	/* Prepared (and cached) before counting. */
-	assert_int_equal(store_outbox_oldest_queued(s, "webhook", &oldest),
-	    STORE_OK);
-	assert_int_equal(oldest, 0);
 	assert_int_equal(store_begin(s), STORE_OK);
-	assert_int_equal(store_outbox_expire(s, "webhook", 200, "old", 10,
-	    &n), STORE_OK);
+	assert_int_equal(store_outbox_expire(s, "webhook", 1000, 200, "old",
+	    10, &n), STORE_OK);
 	assert_int_equal(n, 0);
 	steps = vm_steps(db);
-	assert_int_equal(store_outbox_oldest_queued(s, "sms", &oldest),
-	    STORE_OK);
-	assert_int_equal(oldest, 100);
 	/* At most limit, then the rest. */
-	assert_int_equal(store_outbox_expire(s, "sms", 200, "过期 expired", 2,
-	    &n), STORE_OK);
+	assert_int_equal(store_outbox_expire(s, "sms", 1000, 200,
+	    "过期 expired", 2, &n), STORE_OK);
 	assert_int_equal(n, 2);
-	assert_int_equal(store_outbox_expire(s, "sms", 200, "过期 expired", 2,
-	    &n), STORE_OK);
+	assert_int_equal(store_outbox_expire(s, "sms", 1000, 200,
+	    "过期 expired", 2, &n), STORE_OK);
 	assert_int_equal(n, 2);
-	assert_int_equal(store_outbox_oldest_queued(s, "sms", &oldest),
-	    STORE_OK);
-	assert_int_equal(oldest, 200);
+	assert_int_equal(store_outbox_expire(s, "sms", 1000, 200,
+	    "过期 expired", 2, &n), STORE_OK);
+	assert_int_equal(n, 0);
 	steps = vm_steps(db) - steps;
 	assert_int_equal(store_commit(s), STORE_OK);
 	print_message("%lld steps\n", (long long)steps);
