@@ -151,8 +151,9 @@ on_post_dones(evutil_socket_t fd, short what, void *arg)
  * The connections so far are closed (cut, as at a stop: curlev.c) and the
  * next transfers open new ones, on a multi handle of their own: libcurl
  * would reuse an old one for a handle whose TLS settings changed, sending
- * in clear after a reload made STARTTLS required.  On failure the old
- * ones stay, and it is tried again at the next transfer's end.
+ * in clear after a reload made STARTTLS required.  On failure nothing
+ * starts on the old ones: what waits comes back as failed (the outbox
+ * retries it later), and the next transfer added tries again.
  */
 static void
 renew_connections(struct curlthread *ct)
@@ -184,6 +185,10 @@ start_waiting(struct curlthread *ct)
 		if (curlev_active(ct->cl) > 0)
 			return;		/* the old connections' last ones */
 		renew_connections(ct);
+		while (ct->renewing && (x = TAILQ_FIRST(&ct->waiting)) != NULL) {
+			TAILQ_REMOVE(&ct->waiting, x, entry);
+			hand_back(ct, x, CURLE_FAILED_INIT);
+		}
 		if (ct->renewing)
 			return;
 	}

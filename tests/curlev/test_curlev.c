@@ -699,7 +699,7 @@ test_unqueue_hands_back_the_waiting(void **state)
 }
 
 /*
- * curlthread_renew() with one connection busy for 300 ms and a transfer
+ * curlthread_renew() with one connection busy for a second and a transfer
  * waiting for it: the waiting one comes back unstarted, the one on the
  * wire finishes, and the next transfer goes out on a new connection, not
  * the old one libcurl kept (two connections for two requests).
@@ -712,7 +712,7 @@ test_renew_leaves_the_old_connections(void **state)
 
 	server_stats(&c0, &r0);
 	curlev_set_limits(fx->cl, 1, 1);
-	add(fx, 0, "/slow?ms=300", NULL);
+	add(fx, 0, "/slow?ms=1000", NULL);
 	for (i = 0, r1 = r0; i < 500 && r1 == r0; i++) {
 		run_for(fx, 10);
 		server_stats(&c1, &r1);
