@@ -86,7 +86,7 @@ email_start(CURL *easy, const struct conf_delivery *d,
 	mm.text = (struct mail_str){ m->body, m->body_len };
 	if (m->name != NULL && m->name_len > 0)
 		mm.to_name = (struct mail_str){ m->name, m->name_len };
-	if (m->html != NULL)
+	if (m->html != NULL && m->html_len > 0)	/* '': text only */
 		mm.html = (struct mail_str){ m->html, m->html_len };
 	mm.idempotency_key = (struct mail_str){ m->key, m->key_len };
 	mm.date = m->now;
