@@ -662,6 +662,27 @@ test_waiting_past_its_start_by_comes_back_unstarted(void **state)
 }
 
 /*
+ * One connection, request 0 on it for ms: returns once the server has it
+ * (it holds it ms), with the server's counts from before in *c0, *r0.
+ */
+static void
+busy_connection(struct fx *fx, int ms, int *c0, int *r0)
+{
+	char path[32];
+	int c1, r1, i;
+
+	server_stats(c0, r0);
+	curlev_set_limits(fx->cl, 1, 1);
+	snprintf(path, sizeof(path), "/slow?ms=%d", ms);
+	add(fx, 0, path, NULL);
+	for (i = 0, r1 = *r0; i < 500 && r1 == *r0; i++) {
+		run_for(fx, 10);
+		server_stats(&c1, &r1);
+	}
+	assert_int_equal(r1, *r0 + 1);
+}
+
+/*
  * One connection busy for 300 ms and two transfers waiting for it: after
  * curlthread_unqueue() the waiting two come back unstarted and never
  * reach the server; the one on the wire finishes, and the thread takes
@@ -671,17 +692,9 @@ static void
 test_unqueue_hands_back_the_waiting(void **state)
 {
 	struct fx *fx = *state;
-	int c0, r0, c1, r1, i;
+	int c0, r0, c1, r1;
 
-	server_stats(&c0, &r0);
-	curlev_set_limits(fx->cl, 1, 1);
-	add(fx, 0, "/slow?ms=300", NULL);
-	/* On the wire once the server has it (it holds it 300 ms). */
-	for (i = 0, r1 = r0; i < 500 && r1 == r0; i++) {
-		run_for(fx, 10);
-		server_stats(&c1, &r1);
-	}
-	assert_int_equal(r1, r0 + 1);
+	busy_connection(fx, 300, &c0, &r0);
 	add(fx, 1, "/echo", "waiting 1");
 	add(fx, 2, "/echo", "waiting 2");
 	curlthread_unqueue(fx->cl);
@@ -708,16 +721,9 @@ static void
 test_renew_leaves_the_old_connections(void **state)
 {
 	struct fx *fx = *state;
-	int c0, r0, c1, r1, i;
+	int c0, r0, c1, r1;
 
-	server_stats(&c0, &r0);
-	curlev_set_limits(fx->cl, 1, 1);
-	add(fx, 0, "/slow?ms=1000", NULL);
-	for (i = 0, r1 = r0; i < 500 && r1 == r0; i++) {
-		run_for(fx, 10);
-		server_stats(&c1, &r1);
-	}
-	assert_int_equal(r1, r0 + 1);
+	busy_connection(fx, 1000, &c0, &r0);
 	add(fx, 1, "/echo", "waiting");
 	curlthread_renew(fx->cl);
 	run(fx, 1);
