@@ -252,8 +252,8 @@ expire_channel(struct outbox *o, int i, struct pass *ps)
 
 	if (!ob_configured(ch) || !ch->dest.down)
 		return STORE_OK;
-	snprintf(why, sizeof(why), "not delivered within outbox.lifetime "
-	    "(%s), its destination down", duration_format(lifetime, life,
+	snprintf(why, sizeof(why), "destination down; not delivered within "
+	    "outbox.lifetime (%s)", duration_format(lifetime, life,
 	    sizeof(life)));
 	if ((rc = store_outbox_expire(o->crmd->store, ch->ops->name, now,
 	    now - lifetime + 1, why, EXPIRE_MAX, &n)) != STORE_OK)
